@@ -1,0 +1,1 @@
+"""Reference solution of the build-a-language-model-from-scratch assignment."""

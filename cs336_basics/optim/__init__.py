@@ -1,0 +1,1 @@
+"""Optimisation: AdamW, the learning-rate schedule and gradient clipping."""

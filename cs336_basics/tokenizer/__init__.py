@@ -1,0 +1,1 @@
+"""Byte-level BPE: pre-tokenisation, training and the tokenizer."""

@@ -1,0 +1,1 @@
+"""Staff tools: the problem registry, the grader and the starter-release builder."""

@@ -1,0 +1,421 @@
+"""Adapters: the tests call these `run_*` hooks, and each hook calls your code in `cs336_basics`.
+
+The hook names, parameter names and parameter order follow the CS336 Spring 2025 adapter interface.
+Fill in each body (between the solution markers in the staff copy) so that it builds your module,
+loads the given weights, and returns the output.
+
+Each hook imports what it needs inside its body, so a broken file in `cs336_basics` fails only the
+tests of the problems that use it, not the whole suite.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import IO, Any, BinaryIO
+
+import numpy.typing as npt
+import torch
+from jaxtyping import Bool, Float, Int
+from torch import Tensor
+
+
+def run_linear(
+    d_in: int,
+    d_out: int,
+    weights: Float[Tensor, " d_out d_in"],
+    in_features: Float[Tensor, " ... d_in"],
+) -> Float[Tensor, " ... d_out"]:
+    """Apply a Linear module (no bias) with the given `weights` to `in_features`."""
+    # BEGIN SOLUTION
+    from cs336_basics.nn.layers import Linear
+
+    layer = Linear(d_in, d_out, device=weights.device, dtype=weights.dtype)
+    layer.load_state_dict({"weight": weights})
+    return layer(in_features)
+    # END SOLUTION
+
+
+def run_embedding(
+    vocab_size: int,
+    d_model: int,
+    weights: Float[Tensor, " vocab_size d_model"],
+    token_ids: Int[Tensor, " ..."],
+) -> Float[Tensor, " ... d_model"]:
+    """Look up `token_ids` in an Embedding module holding `weights`."""
+    # BEGIN SOLUTION
+    from cs336_basics.nn.layers import Embedding
+
+    layer = Embedding(vocab_size, d_model, device=weights.device, dtype=weights.dtype)
+    layer.load_state_dict({"weight": weights})
+    return layer(token_ids)
+    # END SOLUTION
+
+
+def run_swiglu(
+    d_model: int,
+    d_ff: int,
+    w1_weight: Float[Tensor, " d_ff d_model"],
+    w2_weight: Float[Tensor, " d_model d_ff"],
+    w3_weight: Float[Tensor, " d_ff d_model"],
+    in_features: Float[Tensor, " ... d_model"],
+) -> Float[Tensor, " ... d_model"]:
+    """Apply the SwiGLU feed-forward network W2(SiLU(W1 x) * W3 x) with the given weights."""
+    # BEGIN SOLUTION
+    from cs336_basics.nn.layers import SwiGLU
+
+    ffn = SwiGLU(d_model, d_ff, device=w1_weight.device, dtype=w1_weight.dtype)
+    ffn.load_state_dict({"w1.weight": w1_weight, "w2.weight": w2_weight, "w3.weight": w3_weight})
+    return ffn(in_features)
+    # END SOLUTION
+
+
+def run_scaled_dot_product_attention(
+    Q: Float[Tensor, " ... queries d_k"],
+    K: Float[Tensor, " ... keys d_k"],
+    V: Float[Tensor, " ... keys d_v"],
+    mask: Bool[Tensor, " ... queries keys"] | None = None,
+) -> Float[Tensor, " ... queries d_v"]:
+    """Scaled dot-product attention; `mask[..., i, j]` is True where query i may attend to key j."""
+    # BEGIN SOLUTION
+    from cs336_basics.nn.functional import scaled_dot_product_attention
+
+    return scaled_dot_product_attention(Q, K, V, mask)
+    # END SOLUTION
+
+
+def run_multihead_self_attention(
+    d_model: int,
+    num_heads: int,
+    q_proj_weight: Float[Tensor, " d_k d_in"],
+    k_proj_weight: Float[Tensor, " d_k d_in"],
+    v_proj_weight: Float[Tensor, " d_v d_in"],
+    o_proj_weight: Float[Tensor, " d_model d_v"],
+    in_features: Float[Tensor, " ... sequence_length d_in"],
+) -> Float[Tensor, " ... sequence_length d_out"]:
+    """Causal multi-head self-attention without position information.
+
+    The projection weights hold all heads stacked along their rows, ordered (head, head_dim).
+    """
+    # BEGIN SOLUTION
+    return _multihead_self_attention(
+        d_model, num_heads, q_proj_weight, k_proj_weight, v_proj_weight, o_proj_weight, in_features, rope=None
+    )
+    # END SOLUTION
+
+
+def run_multihead_self_attention_with_rope(
+    d_model: int,
+    num_heads: int,
+    max_seq_len: int,
+    theta: float,
+    q_proj_weight: Float[Tensor, " d_k d_in"],
+    k_proj_weight: Float[Tensor, " d_k d_in"],
+    v_proj_weight: Float[Tensor, " d_v d_in"],
+    o_proj_weight: Float[Tensor, " d_model d_v"],
+    in_features: Float[Tensor, " ... sequence_length d_in"],
+    token_positions: Int[Tensor, " ... sequence_length"] | None = None,
+) -> Float[Tensor, " ... sequence_length d_out"]:
+    """Causal multi-head self-attention with RoPE applied to queries and keys (not values)."""
+    # BEGIN SOLUTION
+    from cs336_basics.nn.positional import RotaryPositionalEmbedding
+
+    head_dim = q_proj_weight.shape[0] // num_heads
+    rope = RotaryPositionalEmbedding(theta, head_dim, max_seq_len, device=in_features.device)
+    return _multihead_self_attention(
+        d_model,
+        num_heads,
+        q_proj_weight,
+        k_proj_weight,
+        v_proj_weight,
+        o_proj_weight,
+        in_features,
+        rope=rope,
+        token_positions=token_positions,
+    )
+    # END SOLUTION
+
+
+# BEGIN SOLUTION
+def _multihead_self_attention(
+    d_model, num_heads, q_proj_weight, k_proj_weight, v_proj_weight, o_proj_weight, in_features, rope, token_positions=None
+):
+    from cs336_basics.nn.attention import MultiHeadSelfAttention
+
+    head_dim = q_proj_weight.shape[0] // num_heads
+    attn = MultiHeadSelfAttention(
+        d_model, num_heads, head_dim=head_dim, rope=rope, device=q_proj_weight.device, dtype=q_proj_weight.dtype
+    )
+    attn.load_state_dict(
+        {
+            "q_proj.weight": q_proj_weight,
+            "k_proj.weight": k_proj_weight,
+            "v_proj.weight": v_proj_weight,
+            "output_proj.weight": o_proj_weight,
+        }
+    )
+    return attn(in_features, token_positions=token_positions)
+
+
+# END SOLUTION
+
+
+def run_rope(
+    d_k: int,
+    theta: float,
+    max_seq_len: int,
+    in_query_or_key: Float[Tensor, " ... sequence_length d_k"],
+    token_positions: Int[Tensor, " ... sequence_length"],
+) -> Float[Tensor, " ... sequence_length d_k"]:
+    """Rotate the pairs (0,1), (2,3), ... of `in_query_or_key` by the angles of `token_positions`."""
+    # BEGIN SOLUTION
+    from cs336_basics.nn.positional import RotaryPositionalEmbedding
+
+    rope = RotaryPositionalEmbedding(theta, d_k, max_seq_len, device=in_query_or_key.device)
+    return rope(in_query_or_key, token_positions)
+    # END SOLUTION
+
+
+def run_sinusoidal_pe(
+    d_model: int,
+    max_seq_len: int,
+    in_features: Float[Tensor, " ... sequence_length d_model"],
+    token_positions: Int[Tensor, " ... sequence_length"] | None = None,
+) -> Float[Tensor, " ... sequence_length d_model"]:
+    """Add the sinusoidal position encoding (Vaswani et al. 2017, §3.5) to `in_features`.
+
+    Positions default to 0, 1, ..., sequence_length - 1.
+    """
+    # BEGIN SOLUTION
+    from cs336_basics.nn.positional import SinusoidalPositionalEncoding
+
+    pe = SinusoidalPositionalEncoding(d_model, max_seq_len, device=in_features.device, dtype=in_features.dtype)
+    return pe(in_features, token_positions)
+    # END SOLUTION
+
+
+def run_learned_pe(
+    max_seq_len: int,
+    d_model: int,
+    weights: Float[Tensor, " max_seq_len d_model"],
+    in_features: Float[Tensor, " ... sequence_length d_model"],
+    token_positions: Int[Tensor, " ... sequence_length"] | None = None,
+) -> Float[Tensor, " ... sequence_length d_model"]:
+    """Add a learned absolute position embedding holding `weights` to `in_features`.
+
+    Positions default to 0, 1, ..., sequence_length - 1.
+    """
+    # BEGIN SOLUTION
+    from cs336_basics.nn.positional import LearnedPositionalEmbedding
+
+    pe = LearnedPositionalEmbedding(max_seq_len, d_model, device=weights.device, dtype=weights.dtype)
+    pe.load_state_dict({"weight": weights})
+    return pe(in_features, token_positions)
+    # END SOLUTION
+
+
+def run_transformer_block(
+    d_model: int,
+    num_heads: int,
+    d_ff: int,
+    max_seq_len: int,
+    theta: float,
+    weights: dict[str, Tensor],
+    in_features: Float[Tensor, " batch sequence_length d_model"],
+) -> Float[Tensor, " batch sequence_length d_model"]:
+    """Apply a pre-norm Transformer block (RoPE, SwiGLU) holding `weights` to `in_features`.
+
+    `weights` has the keys attn.{q_proj,k_proj,v_proj,output_proj}.weight, ln1.weight,
+    ffn.{w1,w2,w3}.weight and ln2.weight.
+    """
+    # BEGIN SOLUTION
+    from cs336_basics.nn.positional import RotaryPositionalEmbedding
+    from cs336_basics.nn.transformer import TransformerBlock
+
+    device, dtype = in_features.device, weights["ln1.weight"].dtype
+    rope = RotaryPositionalEmbedding(theta, d_model // num_heads, max_seq_len, device=device)
+    block = TransformerBlock(d_model, num_heads, d_ff, rope=rope, device=device, dtype=dtype)
+    block.load_state_dict(weights)
+    return block(in_features)
+    # END SOLUTION
+
+
+def run_transformer_lm(
+    vocab_size: int,
+    context_length: int,
+    d_model: int,
+    num_layers: int,
+    num_heads: int,
+    d_ff: int,
+    rope_theta: float,
+    weights: dict[str, Tensor],
+    in_indices: Int[Tensor, " batch_size sequence_length"],
+) -> Float[Tensor, " batch_size sequence_length vocab_size"]:
+    """Run the Transformer LM holding `weights` on `in_indices` and return unnormalised logits.
+
+    `weights` has the keys token_embeddings.weight, layers.{i}.<block keys>, ln_final.weight and
+    lm_head.weight.
+    """
+    # BEGIN SOLUTION
+    from cs336_basics.config import ModelConfig
+    from cs336_basics.nn.transformer import TransformerLM
+
+    config = ModelConfig(
+        vocab_size=vocab_size,
+        context_length=context_length,
+        d_model=d_model,
+        num_layers=num_layers,
+        num_heads=num_heads,
+        d_ff=d_ff,
+        rope_theta=rope_theta,
+    )
+    model = TransformerLM(config, device=in_indices.device, dtype=weights["lm_head.weight"].dtype)
+    model.load_state_dict(weights)
+    return model(in_indices)
+    # END SOLUTION
+
+
+def run_rmsnorm(
+    d_model: int,
+    eps: float,
+    weights: Float[Tensor, " d_model"],
+    in_features: Float[Tensor, " ... d_model"],
+) -> Float[Tensor, " ... d_model"]:
+    """Apply RMSNorm with gain `weights` to `in_features`."""
+    # BEGIN SOLUTION
+    from cs336_basics.nn.layers import RMSNorm
+
+    norm = RMSNorm(d_model, eps=eps, device=weights.device, dtype=weights.dtype)
+    norm.load_state_dict({"weight": weights})
+    return norm(in_features)
+    # END SOLUTION
+
+
+def run_silu(in_features: Float[Tensor, " ..."]) -> Float[Tensor, " ..."]:
+    """SiLU(x) = x * sigmoid(x), elementwise."""
+    # BEGIN SOLUTION
+    from cs336_basics.nn.functional import silu
+
+    return silu(in_features)
+    # END SOLUTION
+
+
+def run_get_batch(
+    dataset: npt.NDArray, batch_size: int, context_length: int, device: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sample `batch_size` windows of `context_length` tokens (inputs) and the next-token targets."""
+    # BEGIN SOLUTION
+    from cs336_basics.data import get_batch
+
+    return get_batch(dataset, batch_size, context_length, device)
+    # END SOLUTION
+
+
+def run_softmax(in_features: Float[Tensor, " ..."], dim: int) -> Float[Tensor, " ..."]:
+    """Numerically stable softmax of `in_features` along `dim`."""
+    # BEGIN SOLUTION
+    from cs336_basics.nn.functional import softmax
+
+    return softmax(in_features, dim)
+    # END SOLUTION
+
+
+def run_cross_entropy(
+    inputs: Float[Tensor, " ... vocab_size"], targets: Int[Tensor, " ..."]
+) -> Float[Tensor, ""]:
+    """Mean cross-entropy of the logits `inputs` against the target ids `targets`."""
+    # BEGIN SOLUTION
+    from cs336_basics.nn.loss import cross_entropy
+
+    return cross_entropy(inputs, targets)
+    # END SOLUTION
+
+
+def run_gradient_clipping(parameters: Iterable[torch.nn.Parameter], max_l2_norm: float) -> None:
+    """Scale the gradients of `parameters` in place so their global L2 norm is at most `max_l2_norm`."""
+    # BEGIN SOLUTION
+    from cs336_basics.optim.clipping import clip_gradients
+
+    clip_gradients(parameters, max_l2_norm)
+    # END SOLUTION
+
+
+def get_adamw_cls() -> Any:
+    """Return your AdamW optimiser class (a torch.optim.Optimizer subclass)."""
+    # BEGIN SOLUTION
+    from cs336_basics.optim.adamw import AdamW
+
+    return AdamW
+    # END SOLUTION
+
+
+def run_get_lr_cosine_schedule(
+    it: int,
+    max_learning_rate: float,
+    min_learning_rate: float,
+    warmup_iters: int,
+    cosine_cycle_iters: int,
+) -> float:
+    """Learning rate at iteration `it` of the cosine schedule with linear warm-up."""
+    # BEGIN SOLUTION
+    from cs336_basics.optim.schedule import get_lr_cosine_schedule
+
+    return get_lr_cosine_schedule(it, max_learning_rate, min_learning_rate, warmup_iters, cosine_cycle_iters)
+    # END SOLUTION
+
+
+def run_save_checkpoint(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    iteration: int,
+    out: str | os.PathLike | BinaryIO | IO[bytes],
+) -> None:
+    """Save the model, the optimizer and the iteration number to `out` (a path or a binary file)."""
+    # BEGIN SOLUTION
+    from cs336_basics.checkpoint import save_checkpoint
+
+    save_checkpoint(model, optimizer, iteration, out)
+    # END SOLUTION
+
+
+def run_load_checkpoint(
+    src: str | os.PathLike | BinaryIO | IO[bytes],
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+) -> int:
+    """Restore `model` and `optimizer` from `src` and return the saved iteration number."""
+    # BEGIN SOLUTION
+    from cs336_basics.checkpoint import load_checkpoint
+
+    return load_checkpoint(src, model, optimizer)
+    # END SOLUTION
+
+
+def get_tokenizer(
+    vocab: dict[int, bytes],
+    merges: list[tuple[bytes, bytes]],
+    special_tokens: list[str] | None = None,
+) -> Any:
+    """Return your BPE Tokenizer built from `vocab`, `merges` and `special_tokens`."""
+    # BEGIN SOLUTION
+    from cs336_basics.tokenizer.tokenizer import Tokenizer
+
+    return Tokenizer(vocab, merges, special_tokens)
+    # END SOLUTION
+
+
+def run_train_bpe(
+    input_path: str | os.PathLike,
+    vocab_size: int,
+    special_tokens: list[str],
+    **kwargs,
+) -> tuple[dict[int, bytes], list[tuple[bytes, bytes]]]:
+    """Train a byte-level BPE tokenizer on the text file `input_path`.
+
+    Returns the vocabulary (id -> bytes) and the merges in the order they were made.
+    """
+    # BEGIN SOLUTION
+    from cs336_basics.tokenizer.train_bpe import train_bpe
+
+    return train_bpe(input_path, vocab_size, special_tokens, **kwargs)
+    # END SOLUTION
