@@ -12,7 +12,16 @@ import importlib
 import sys
 
 # name -> (module, one-line help). Staff-only commands live in `grading`.
-SUBCOMMANDS: dict[str, tuple[str, str]] = {}
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "train-tokenizer": ("cs336_basics.commands.train_tokenizer", "train a byte-level BPE tokenizer on a text file"),
+    "encode": ("cs336_basics.commands.encode", "encode a text file into a token array (.npy)"),
+    "train": ("cs336_basics.commands.train", "train a Transformer LM (default: Shakespeare on the CPU)"),
+    "generate": ("cs336_basics.commands.generate", "generate text from a checkpoint"),
+    "accounting": ("cs336_basics.commands.accounting", "parameters, FLOPs and memory of a model preset"),
+    "grade": ("grading.commands.grade", "staff: grade a submission and write a Gradescope results.json"),
+    "release": ("grading.commands.release", "staff: build and verify the student starter release"),
+    "autograder": ("grading.commands.autograder", "staff: build the Gradescope autograder bundle"),
+}
 
 
 class UserError(Exception):
