@@ -161,8 +161,13 @@ def _merge(counts: Counter[str], num_merges: int) -> list[tuple[bytes, bytes]]:
     merges: list[tuple[bytes, bytes]] = []
     while len(merges) < num_merges and heap:
         neg, _, pair = heapq.heappop(heap)
-        if pair_counts.get(pair, 0) != -neg:
-            continue  # stale entry: the count changed since it was pushed
+        n = pair_counts.get(pair, 0)
+        if n != -neg:
+            # Lazy deletion: counts only ever DROP without a push, so an entry may overestimate its pair.
+            # Re-queue the pair at its true count; an exact entry pops before any that underestimates.
+            if n > 0:
+                heapq.heappush(heap, (-n, keys[pair[0]] + keys[pair[1]], pair))
+            continue
         a, b = pair
         merged = token_bytes[a] + token_bytes[b]
         merges.append((token_bytes[a], token_bytes[b]))
@@ -172,75 +177,79 @@ def _merge(counts: Counter[str], num_merges: int) -> list[tuple[bytes, bytes]]:
             token_bytes.append(merged)
             keys.append(_reversed_order_key(merged))
 
-        changed: set[tuple[int, int]] = set()
+        grown: set[tuple[int, int]] = set()  # pairs whose count rose: they need a fresh heap entry
         for wi in where.pop(pair):
-            _merge_word(words, wi, freqs[wi], a, b, new, pair_counts, where, changed)
+            _merge_word(words, wi, freqs[wi], a, b, new, pair_counts, where, grown)
         del pair_counts[pair]  # no (a, b) is left anywhere: merges are applied to every occurrence
-        changed.discard(pair)
-        for p in changed:
-            n = pair_counts[p]
-            if n:
-                heapq.heappush(heap, (-n, keys[p[0]] + keys[p[1]], p))
-            else:
-                del pair_counts[p]
+        for p in grown:
+            heapq.heappush(heap, (-pair_counts[p], keys[p[0]] + keys[p[1]], p))
     return merges
 
 
-def _merge_word(words, wi, n, a, b, new, pair_counts, where, changed) -> None:
+def _merge_word(words, wi, n, a, b, new, pair_counts, where, grown) -> None:
     """Replace each non-overlapping (a, b) in words[wi], left to right, by `new`; update the pair counts.
 
     Only pairs next to a merged occurrence change: (x, a) and (b, y) lose `n` (the word's count) and
-    (x, new) and (new, y) gain it; (a, b) itself is dropped by the caller. Does nothing if words[wi] no
-    longer holds (a, b) (the pair -> words index is lazy: entries are never removed).
-    Example: [x, a, b, a, b, y] -> [x, new, new, y]: (x, a), (b, a), (b, y) lose; (x, new), (new, new),
-    (new, y) gain.
+    (x, new) and (new, y) gain it (and are added to `grown`); (a, b) itself is dropped by the caller.
+    Does nothing if words[wi] no longer holds (a, b) (the pair -> words index may still list a word that
+    lost a pair: see the end). Example: [x, a, b, a, b, y] -> [x, new, new, y]: (x, a), (b, a), (b, y)
+    lose; (x, new), (new, new), (new, y) gain.
     """
     w = words[wi]
     last = len(w) - 1
     out: list[int] = []
+    lost = []
     start = i = 0
-    while True:
-        try:
-            i = w.index(a, i, last)  # a in the last position cannot start a pair
-        except ValueError:
-            break
-        if w[i + 1] != b:
+    remaining = w.count(a)  # occurrences of a still to look at (list.index without exceptions)
+    while remaining:
+        i = w.index(a, i)
+        remaining -= 1
+        if i == last or w[i + 1] != b:
             i += 1
             continue
         if i > start:  # ordinary tokens between the previous occurrence (or the start) and this one
             if out:
                 p = (new, w[start])
                 pair_counts[p] += n
-                changed.add(p)
+                grown.add(p)
                 where[p].add(wi)
             out += w[start:i]
             p = (w[i - 1], a)
             pair_counts[p] -= n
-            changed.add(p)
+            lost.append(p)
             p = (w[i - 1], new)
             pair_counts[p] += n
-            changed.add(p)
+            grown.add(p)
             where[p].add(wi)
         elif out:  # right after the previous occurrence: (b, a) was already subtracted as its right pair
             p = (new, new)
             pair_counts[p] += n
-            changed.add(p)
+            grown.add(p)
             where[p].add(wi)
         if i + 2 <= last:
             p = (b, w[i + 2])
             pair_counts[p] -= n
-            changed.add(p)
+            lost.append(p)
         out.append(new)
         start = i = i + 2
+        if a == b:
+            remaining -= 1  # the b just merged was an a too
     if not out:
         return
     if start <= last:
         p = (new, w[start])
         pair_counts[p] += n
-        changed.add(p)
+        grown.add(p)
         where[p].add(wi)
         out += w[start:]
     words[wi] = out
+    # Keep the index tight: a lost pair whose left or right token is gone from the word cannot occur in it
+    # any more (the common case). Otherwise the word stays listed, and is skipped if visited in vain.
+    for p in lost:
+        if p[0] not in out or p[1] not in out:
+            words_with_p = where.get(p)
+            if words_with_p is not None:
+                words_with_p.discard(wi)
 
 
 # END SOLUTION

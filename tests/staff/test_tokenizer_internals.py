@@ -68,3 +68,16 @@ def test_find_chunk_boundaries_cuts_a_large_file_into_the_requested_chunks(tmp_p
     path.write_text(("word " * 20 + "\n\n" + EOT) * 500, encoding="utf-8")
     bounds = find_chunk_boundaries(path, 4, [EOT])
     assert len(bounds) == 5, f"expected 4 chunks, got boundaries {bounds}"
+
+
+@given(st.text(alphabet="ab c\n", max_size=80), st.integers(0, 30))
+@SETTINGS
+def test_train_bpe_matches_naive_oracle_on_random_text(tmp_path_factory, text, num_merges):
+    # Tiny alphabets make ties, overlapping pairs ("aaa") and repeated merges of the same bytes common.
+    from cs336_basics.tokenizer.train_bpe import train_bpe
+    from tests.oracles.bpe import naive_train_bpe
+
+    path = tmp_path_factory.mktemp("bpe") / "text.txt"
+    path.write_text(text, encoding="utf-8")
+    got = train_bpe(path, 1 + 256 + num_merges, [EOT], num_processes=1)
+    assert got == naive_train_bpe(text, 1 + 256 + num_merges, [EOT])
