@@ -223,18 +223,34 @@ def test_encode_iterable_streams_without_reading_everything(tokenizer):
 
     first = list(islice(tokenizer.encode_iterable(lines()), 20))
     assert len(first) == 20
-    assert consumed < 100, (
-        f"encode_iterable read {consumed} strings before yielding 20 ids: it must be lazy (a generator) and "
-        f"encode as it reads, so memory does not grow with the input"
+    # Reading ahead a bounded amount (here up to ~400 KB of the 4.4 MB) is fine; reading everything is not.
+    assert consumed < 10_000, (
+        f"encode_iterable read {consumed} of 100000 strings before yielding 20 ids: it must be lazy (a "
+        f"generator) and encode as it reads, so memory does not grow with the input"
     )
 
 
+# About 150 KB: long enough that a streaming encoder has to cut it somewhere.
+LONG_TEXT = f"{SHAKESPEARE}{EOT}\n\n   {SHAKESPEARE.upper()}{EOT}{EOT} {SHAKESPEARE.replace(' ', '  ')}"
+
+
 def test_encode_iterable_over_a_file_matches_tiktoken(tokenizer, tiktoken_gpt2, tmp_path):
-    path = tmp_path / "shakespeare.txt"
-    path.write_text(SHAKESPEARE, encoding="utf-8")
+    path = tmp_path / "long.txt"
+    path.write_text(LONG_TEXT, encoding="utf-8")
     with open(path, encoding="utf-8", newline="") as f:
         got = list(tokenizer.encode_iterable(f))
-    assert_same_ids(got, expected_ids(tiktoken_gpt2, SHAKESPEARE), SHAKESPEARE)
+    assert_same_ids(got, expected_ids(tiktoken_gpt2, LONG_TEXT), LONG_TEXT)
+
+
+def test_encode_iterable_long_text_random_chunks_matches_tiktoken(tokenizer, tiktoken_gpt2):
+    rng = random.Random(1)
+    cuts = sorted(rng.sample(range(len(LONG_TEXT)), 3000))  # edges anywhere: words, spaces, specials
+    chunks = [LONG_TEXT[a:b] for a, b in zip([0, *cuts], [*cuts, len(LONG_TEXT)])]
+    got = list(tokenizer.encode_iterable(chunks))
+    assert got == expected_ids(tiktoken_gpt2, LONG_TEXT), (
+        "encode_iterable over randomly cut chunks differs from encoding the whole text: a chunk edge may "
+        "fall inside a word, a run of whitespace or a special token"
+    )
 
 
 def test_save_then_from_files_round_trips(tmp_path):

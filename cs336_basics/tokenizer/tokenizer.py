@@ -28,6 +28,9 @@ _CACHE_LIMIT = 100_000
 # list of them compare plain ints (several times faster than tuples).
 _ID_BITS = 32
 _NO_MERGE = 1 << 80  # greater than every packed merge
+# encode_iterable encodes in blocks of about this many characters: large enough that the per-call
+# overhead of `encode` vanishes, small enough that memory stays flat.
+_STREAM_BLOCK = 1 << 16
 
 
 class _PretokenCache(dict):
@@ -130,21 +133,29 @@ class Tokenizer:
         """Lazily yield the ids of the concatenated strings of `iterable` (e.g. an open text file).
 
         The output equals `encode("".join(iterable))` however the text is cut into strings, and memory
-        does not grow with the total length: text is encoded up to the last place where a cut cannot
-        change the result (pretokenize.last_safe_cut) and only the rest is kept for the next string.
+        does not grow with the total length: once about _STREAM_BLOCK characters are read, they are
+        encoded up to the last place where a cut cannot change the result (pretokenize.last_safe_cut)
+        and only the rest is kept. (Text with no such place, e.g. one endless word, is kept whole.)
         """
         # BEGIN SOLUTION
-        pending = ""
+        parts: list[str] = []  # text read but not yet encoded, joined only once per block
+        size = 0
         for chunk in iterable:
             if not isinstance(chunk, str):
                 raise TypeError(f"encode_iterable expects strings, got {type(chunk).__name__}")
-            pending += chunk
+            parts.append(chunk)
+            size += len(chunk)
+            if size < _STREAM_BLOCK:
+                continue
+            pending = "".join(parts)
             cut = last_safe_cut(pending, self.special_tokens)
             if cut:
                 yield from self.encode(pending[:cut])
                 pending = pending[cut:]
-        if pending:
-            yield from self.encode(pending)
+            parts, size = [pending], len(pending)
+        tail = "".join(parts)
+        if tail:
+            yield from self.encode(tail)
         # END SOLUTION
 
     def decode(self, ids: Iterable[int]) -> str:
