@@ -33,7 +33,7 @@ from cs336_basics.tokenizer.pretokenize import count_pretokens, find_chunk_bound
 
 # Each worker reads chunks of at most this many bytes, so its memory stays bounded on large corpora.
 _MAX_CHUNK_BYTES = 16 << 20
-# Below this many bytes per process, starting processes costs more than it saves (default only).
+# Below this many bytes per process, starting processes costs more than it saves.
 _MIN_BYTES_PER_PROCESS = 1 << 20
 
 
@@ -113,7 +113,9 @@ def _count_pretokens_in_file(path: str, specials: list[str], num_processes: int 
     num_chunks = max(num_processes, math.ceil(size / _MAX_CHUNK_BYTES))
     bounds = find_chunk_boundaries(path, num_chunks, specials)
     jobs = [(path, a, b, specials) for a, b in zip(bounds, bounds[1:])]
-    if num_processes == 1 or len(jobs) == 1:
+    if num_processes == 1 or len(jobs) == 1 or size < 2 * _MIN_BYTES_PER_PROCESS:
+        # Small files are still cut into chunks (same code path, same result), but counted in this
+        # process: starting workers would cost more than it saves.
         parts = (_count_range(*job) for job in jobs)
         return sum(parts, Counter())
     # "fork" starts workers fastest where it exists (Linux); the workers only read the file and count.
