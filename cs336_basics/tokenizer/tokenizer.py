@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from functools import partial
 from itertools import chain
 
 from cs336_basics.tokenizer.files import load_vocab_and_merges, save_vocab_and_merges
@@ -43,6 +44,38 @@ class _PretokenCache(dict):
     def __missing__(self, pretoken: str) -> tuple[int, ...]:
         ids = self[pretoken] = self._bpe(pretoken)
         return ids
+
+def _encode_ordinary(cache: _PretokenCache, text: str, ids: list[int]) -> None:
+    """Append the ids of `text` (which holds no special token) to `ids`, through the pre-token cache."""
+    ids.extend(chain.from_iterable(map(cache.__getitem__, PRETOKEN_RE.findall(text))))
+    if len(cache) > _CACHE_LIMIT:
+        cache.clear()
+
+
+def _bpe(pretoken: str, byte_ids: list[int], merge_of: dict[tuple[int, int], int]) -> tuple[int, ...]:
+    """The ids of one pre-token: merge the lowest-ranked adjacent pair until none is a merge.
+
+    Merging the leftmost occurrence at a time is the same as merging all occurrences of a pair at
+    once: a merge only creates pairs that contain its result, and those were merged later in
+    training, so they rank lower than the remaining occurrences.
+    """
+    ids = [byte_ids[b] for b in pretoken.encode("utf-8")]
+    get = merge_of.get
+    # ranks[i] = the packed merge of the pair (ids[i], ids[i + 1]), or _NO_MERGE
+    ranks = [get(pair, _NO_MERGE) for pair in zip(ids, ids[1:])]
+    mask = (1 << _ID_BITS) - 1
+    while ranks:
+        best = min(ranks)
+        if best == _NO_MERGE:
+            break
+        i = ranks.index(best)  # the leftmost occurrence
+        new = ids[i] = best & mask
+        del ids[i + 1], ranks[i]
+        if i > 0:
+            ranks[i - 1] = get((ids[i - 1], new), _NO_MERGE)
+        if i < len(ranks):
+            ranks[i] = get((new, ids[i + 1]), _NO_MERGE)
+    return tuple(ids)
 
 
 # END SOLUTION
@@ -92,7 +125,7 @@ class Tokenizer:
             self._special_ids[s] = self._id_of[s.encode("utf-8")]
         self._special_re = special_tokens_pattern(self.special_tokens)
         self._byte_ids = [self._id_of[bytes([b])] for b in range(256)]
-        self._cache = _PretokenCache(self._bpe)
+        self._cache = _PretokenCache(partial(_bpe, byte_ids=self._byte_ids, merge_of=self._merge_of))
         # END SOLUTION
 
     @classmethod
@@ -119,13 +152,13 @@ class Tokenizer:
         # BEGIN SOLUTION
         ids: list[int] = []
         if self._special_re is None:
-            self._encode_ordinary(text, ids)
+            _encode_ordinary(self._cache, text, ids)
         else:
             for k, piece in enumerate(self._special_re.split(text)):
                 if k % 2:  # split() with one capturing group puts the special tokens at odd indices
                     ids.append(self._special_ids[piece])
                 elif piece:
-                    self._encode_ordinary(piece, ids)
+                    _encode_ordinary(self._cache, piece, ids)
         return ids
         # END SOLUTION
 
@@ -198,37 +231,3 @@ class Tokenizer:
 
         return encode_file(self, path, out_path, num_processes=num_processes, progress=progress)
         # END SOLUTION
-
-    # BEGIN SOLUTION
-    def _encode_ordinary(self, text: str, ids: list[int]) -> None:
-        """Append the ids of `text` (which holds no special token) to `ids`."""
-        ids.extend(chain.from_iterable(map(self._cache.__getitem__, PRETOKEN_RE.findall(text))))
-        if len(self._cache) > _CACHE_LIMIT:
-            self._cache.clear()
-
-    def _bpe(self, pretoken: str) -> tuple[int, ...]:
-        """The ids of one pre-token: merge the lowest-ranked adjacent pair until none is a merge.
-
-        Merging the leftmost occurrence at a time is the same as merging all occurrences of a pair at
-        once: a merge only creates pairs that contain its result, and those were merged later in
-        training, so they rank lower than the remaining occurrences.
-        """
-        ids = [self._byte_ids[b] for b in pretoken.encode("utf-8")]
-        get = self._merge_of.get
-        # ranks[i] = the packed merge of the pair (ids[i], ids[i + 1]), or _NO_MERGE
-        ranks = [get(pair, _NO_MERGE) for pair in zip(ids, ids[1:])]
-        mask = (1 << _ID_BITS) - 1
-        while ranks:
-            best = min(ranks)
-            if best == _NO_MERGE:
-                break
-            i = ranks.index(best)  # the leftmost occurrence
-            new = ids[i] = best & mask
-            del ids[i + 1], ranks[i]
-            if i > 0:
-                ranks[i - 1] = get((ids[i - 1], new), _NO_MERGE)
-            if i < len(ranks):
-                ranks[i] = get((new, ids[i + 1]), _NO_MERGE)
-        return tuple(ids)
-
-    # END SOLUTION
