@@ -5,9 +5,9 @@
 Cases: the built-in Shakespeare training text (about 4.8 MB) at vocab 10,000, and a CS336-sized small case
 (its first 130 KB) at vocab 500. HF: BpeTrainer with the ByteLevel pre-tokenizer (GPT-2's pattern and byte
 alphabet), `<|endoftext|>` as special token, RAYON_NUM_THREADS = our process count. Goal: ratio <= 1.0
-(our time / HF's time) on the large case with 2 processes. Both use the same tie-free notion of "most
-frequent pair" but break ties differently, so the merges are not compared here (tests do that against a
-naive trainer). Timings are wall-clock on whatever machine runs this; run it a couple of times.
+(our time / HF's time) on the large case with 2 processes. HF breaks ties between equally frequent pairs
+its own way, so the merges are not compared here (the tests compare ours with a naive trainer).
+Timings are wall-clock on whatever machine runs this; run it a couple of times.
 """
 
 from __future__ import annotations
