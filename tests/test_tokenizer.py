@@ -119,7 +119,10 @@ def test_encode_matches_tiktoken_gpt2(tokenizer, tiktoken_gpt2, name):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_decode_of_encode_round_trips(tokenizer, name):
     text = CASES[name]
-    assert tokenizer.decode(tokenizer.encode(text)) == text
+    assert tokenizer.decode(tokenizer.encode(text)) == text, (
+        f"decode(encode({text!r})) does not give the text back: join the bytes of ALL the tokens, then decode "
+        "UTF-8 once (one character's bytes may be split over two tokens)"
+    )
 
 
 def test_encode_matches_tiktoken_on_shakespeare(tokenizer, tiktoken_gpt2):
@@ -155,7 +158,14 @@ def test_decode_invalid_utf8_gives_replacement_character(tokenizer):
     ids = tokenizer.encode("😀é")
     for k in range(1, len(ids) + 1):  # every prefix of the ids, most of them cut inside a character
         expected = b"".join(vocab[i] for i in ids[:k]).decode("utf-8", errors="replace")
-        assert tokenizer.decode(ids[:k]) == expected, "bytes that are not valid UTF-8 must decode to U+FFFD"
+        try:
+            got = tokenizer.decode(ids[:k])
+        except UnicodeDecodeError as e:
+            raise AssertionError(
+                f"decode raised UnicodeDecodeError ({e.reason}) on bytes that are not valid UTF-8: they must become "
+                "U+FFFD instead (bytes.decode('utf-8', errors='replace'))"
+            ) from None
+        assert got == expected, "bytes that are not valid UTF-8 must decode to U+FFFD"
     assert tokenizer.decode([vocab_id_of(b"\xff")]) == "\ufffd"
 
 
