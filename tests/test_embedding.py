@@ -5,6 +5,7 @@ import torch
 
 from tests.adapters import run_embedding
 from tests.fixture_io import load_tensors
+from tests.numerics import assert_close
 
 pytestmark = pytest.mark.problem("embedding")
 
@@ -13,8 +14,8 @@ def test_embedding_matches_torch_embedding_oracle_exactly():
     f = load_tensors("embedding")
     actual = run_embedding(50, 8, f["weight"], f["token_ids"])
     # A lookup copies rows: no arithmetic, so the result must be bit-exact.
-    torch.testing.assert_close(
-        actual, f["expected"], atol=0, rtol=0, msg=lambda m: f"embedding rows differ from weight[token_ids]\n{m}"
+    assert_close(
+        actual, f["expected"], atol=0, rtol=0, hint="embedding rows differ from weight[token_ids]"
     )
 
 
@@ -24,7 +25,7 @@ def test_embedding_accepts_ids_of_any_shape():
     for shape in [(21,), (3, 7), (3, 1, 7)]:
         actual = run_embedding(50, 8, f["weight"], ids.reshape(shape))
         assert actual.shape == (*shape, 8), f"ids of shape {shape} should give {(*shape, 8)}, got {tuple(actual.shape)}"
-        torch.testing.assert_close(actual, expected.reshape(*shape, 8), atol=0, rtol=0)
+        assert_close(actual, expected.reshape(*shape, 8), atol=0, rtol=0)
 
 
 def test_embedding_init_is_truncated_standard_normal():

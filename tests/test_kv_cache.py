@@ -6,6 +6,7 @@ import torch
 from cs336_basics.config import ModelConfig
 from cs336_basics.nn.kv_cache import KVCache
 from cs336_basics.nn.transformer import TransformerLM
+from tests.numerics import assert_close
 
 pytestmark = pytest.mark.problem("decoding")
 
@@ -34,10 +35,10 @@ def test_kv_cache_decoding_matches_full_forward(position, chunks):
             pieces.append(model(ids[:, start : start + size], kv_cache=cache))
             start += size
             assert cache.length == start, f"the cache should hold {start} tokens, holds {cache.length}"
-    torch.testing.assert_close(
+    assert_close(
         torch.cat(pieces, dim=1), full, atol=ATOL, rtol=RTOL,
-        msg=lambda m: f"cached decoding ({position}) differs from a full forward: new tokens take positions "
-        f"cache.length, ... and attend to every cached key\n{m}",
+        hint=f"cached decoding ({position}) differs from a full forward: new tokens take positions "
+        "cache.length, ... and attend to every cached key",
     )
 
 

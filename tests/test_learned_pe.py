@@ -5,6 +5,7 @@ import torch
 
 from tests.adapters import run_learned_pe
 from tests.fixture_io import load_tensors
+from tests.numerics import assert_close
 
 pytestmark = pytest.mark.problem("learned_pe")
 
@@ -15,16 +16,16 @@ ATOL = RTOL = 1e-6
 
 def test_learned_pe_matches_table_lookup_oracle():
     f = load_tensors("learned_pe")
-    torch.testing.assert_close(
+    assert_close(
         run_learned_pe(20, 8, f["weight"], f["in_features"]), f["expected"], atol=ATOL, rtol=RTOL,
-        msg=lambda m: f"learned PE must add weight[0..seq-1] to every sequence of the batch\n{m}",
+        hint="learned PE must add weight[0..seq-1] to every sequence of the batch",
     )
 
 
 def test_learned_pe_with_token_positions_matches_oracle():
     f = load_tensors("learned_pe")
     actual = run_learned_pe(20, 8, f["weight"], f["in_features"], f["token_positions"])
-    torch.testing.assert_close(actual, f["expected_positions"], atol=ATOL, rtol=RTOL)
+    assert_close(actual, f["expected_positions"], atol=ATOL, rtol=RTOL)
 
 
 def test_learned_pe_weight_is_a_trained_table():

@@ -7,6 +7,7 @@ import torch
 
 from tests.adapters import run_linear
 from tests.fixture_io import load_tensors
+from tests.numerics import assert_close
 
 pytestmark = pytest.mark.problem("linear")
 
@@ -19,10 +20,10 @@ ATOL = RTOL = 1e-5
 def test_linear_matches_torch_linear_oracle():
     f = load_tensors("linear")
     actual = run_linear(24, 40, f["weight"], f["in_features"])
-    torch.testing.assert_close(
+    assert_close(
         actual, f["expected"], atol=ATOL, rtol=RTOL,
-        msg=lambda m: "Linear output differs from x @ W.T (W has shape (d_out, d_in); compute in the input's "
-        f"float32, not a lower precision)\n{m}",
+        hint="Linear output differs from x @ W.T (W has shape (d_out, d_in); compute in the input's "
+        "float32, not a lower precision)",
     )
 
 
@@ -33,7 +34,7 @@ def test_linear_accepts_any_leading_dims():
         actual = run_linear(24, 40, f["weight"], x_part)
         shape = (*x_part.shape[:-1], 40)
         assert actual.shape == shape, f"input {tuple(x_part.shape)} should give {shape}, got {tuple(actual.shape)}"
-        torch.testing.assert_close(actual, expected_part, atol=ATOL, rtol=RTOL)
+        assert_close(actual, expected_part, atol=ATOL, rtol=RTOL)
 
 
 def test_linear_has_only_a_weight_of_shape_out_by_in():

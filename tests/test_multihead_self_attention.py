@@ -6,6 +6,7 @@ import torch
 
 from tests.adapters import run_multihead_self_attention, run_multihead_self_attention_with_rope
 from tests.fixture_io import load_tensors
+from tests.numerics import assert_close
 
 pytestmark = pytest.mark.problem("multihead_self_attention")
 
@@ -22,10 +23,10 @@ def _weights(f, prefix=""):
 
 def test_mha_matches_float64_reference():
     f = load_tensors("multihead_self_attention")
-    torch.testing.assert_close(
+    assert_close(
         run_multihead_self_attention(16, 4, *_weights(f), f["in_features"]), f["expected"], atol=ATOL, rtol=RTOL,
-        msg=lambda m: "causal MHA is wrong: split the projections' rows as (heads head_dim), each query attends to "
-        f"itself and earlier keys only\n{m}",
+        hint="causal MHA is wrong: split the projections' rows as (heads head_dim), each query attends to "
+        "itself and earlier keys only",
     )
 
 
@@ -34,31 +35,31 @@ def test_mha_with_rope_and_token_positions_matches_float64_reference():
     actual = run_multihead_self_attention_with_rope(
         16, 4, int(f["max_seq_len"]), float(f["theta"]), *_weights(f), f["in_features"], f["token_positions"]
     )
-    torch.testing.assert_close(
+    assert_close(
         actual, f["expected_rope"], atol=ATOL, rtol=RTOL,
-        msg=lambda m: f"MHA with RoPE is wrong: rotate queries and keys (not values) of every head by token_positions\n{m}",
+        hint="MHA with RoPE is wrong: rotate queries and keys (not values) of every head by token_positions",
     )
 
 
 def test_mha_with_rope_default_positions_matches_float64_reference():
     f = load_tensors("multihead_self_attention")
     actual = run_multihead_self_attention_with_rope(16, 4, int(f["max_seq_len"]), float(f["theta"]), *_weights(f), f["in_features"])
-    torch.testing.assert_close(actual, f["expected_rope_arange"], atol=ATOL, rtol=RTOL)
+    assert_close(actual, f["expected_rope_arange"], atol=ATOL, rtol=RTOL)
 
 
 def test_mha_with_wide_heads_matches_float64_reference():
     # head_dim = d_model: every one of the 4 heads projects to the full width 16 (projections 64 x 16).
     f = load_tensors("multihead_self_attention")
-    torch.testing.assert_close(
+    assert_close(
         run_multihead_self_attention(16, 4, *_weights(f, "wide_"), f["in_features"]), f["expected_wide"], atol=ATOL, rtol=RTOL,
-        msg=lambda m: f"wide heads (head_dim = d_model = q_proj rows / num_heads) are wrong\n{m}",
+        hint="wide heads (head_dim = d_model = q_proj rows / num_heads) are wrong",
     )
 
 
 def test_mha_accepts_unbatched_input():
     f = load_tensors("multihead_self_attention")
     actual = run_multihead_self_attention(16, 4, *_weights(f), f["in_features"][1])
-    torch.testing.assert_close(actual, f["expected"][1], atol=ATOL, rtol=RTOL)
+    assert_close(actual, f["expected"][1], atol=ATOL, rtol=RTOL)
 
 
 def test_mha_is_causal_changing_a_future_token_leaves_earlier_outputs_unchanged():
@@ -70,9 +71,9 @@ def test_mha_is_causal_changing_a_future_token_leaves_earlier_outputs_unchanged(
     after = run_multihead_self_attention(16, 4, *_weights(f), changed)
     # Positions 0..2 cannot see position 3, so their outputs must be bit-identical up to float32
     # reduction-order noise (the same computation on the same inputs).
-    torch.testing.assert_close(
+    assert_close(
         after[:, :3], before[:, :3], atol=1e-6, rtol=1e-6,
-        msg=lambda m: f"outputs at positions 0..2 changed when only position 3 changed: the mask lets queries see the future\n{m}",
+        hint="outputs at positions 0..2 changed when only position 3 changed: the mask lets queries see the future",
     )
     assert not torch.allclose(after[:, 3], before[:, 3], atol=1e-4), (
         "the output at position 3 ignored its own input: a query must attend to its own key (mask diagonal included)"

@@ -6,6 +6,7 @@ import torch
 
 from tests.adapters import run_silu, run_swiglu
 from tests.fixture_io import load_tensors
+from tests.numerics import assert_close
 
 pytestmark = pytest.mark.problem("positionwise_feedforward")
 
@@ -20,18 +21,18 @@ FFN_TOL = 1e-5
 def test_silu_matches_torch_silu_oracle_including_large_inputs():
     f = load_tensors("positionwise_feedforward")
     actual = run_silu(f["silu_in"])
-    torch.testing.assert_close(
+    assert_close(
         actual, f["silu_expected"], atol=SILU_TOL, rtol=SILU_TOL,
-        msg=lambda m: f"silu(x) must be x * sigmoid(x), finite for |x| = 100 (use torch.sigmoid)\n{m}",
+        hint="silu(x) must be x * sigmoid(x), finite for |x| = 100 (use torch.sigmoid)",
     )
 
 
 def test_swiglu_matches_float64_oracle():
     f = load_tensors("positionwise_feedforward")
     actual = run_swiglu(16, 48, f["w1"], f["w2"], f["w3"], f["in_features"])
-    torch.testing.assert_close(
+    assert_close(
         actual, f["swiglu_expected"], atol=FFN_TOL, rtol=FFN_TOL,
-        msg=lambda m: f"SwiGLU must be W2 (silu(W1 x) * W3 x): the SiLU gates W1 x, not W3 x\n{m}",
+        hint="SwiGLU must be W2 (silu(W1 x) * W3 x): the SiLU gates W1 x, not W3 x",
     )
 
 
@@ -41,9 +42,9 @@ def test_silu_feed_forward_matches_float64_oracle():
     f = load_tensors("positionwise_feedforward")
     ffn = SiLUFeedForward(16, 48)
     ffn.load_state_dict({"w1.weight": f["w1"], "w2.weight": f["w2"]})
-    torch.testing.assert_close(
+    assert_close(
         ffn(f["in_features"]), f["silu_ffn_expected"], atol=FFN_TOL, rtol=FFN_TOL,
-        msg=lambda m: f"the SiLU feed-forward network must be W2 silu(W1 x)\n{m}",
+        hint="the SiLU feed-forward network must be W2 silu(W1 x)",
     )
 
 

@@ -6,6 +6,7 @@ import torch
 
 from tests.adapters import run_rmsnorm
 from tests.fixture_io import load_tensors
+from tests.numerics import assert_close
 
 pytestmark = pytest.mark.problem("rmsnorm")
 
@@ -20,9 +21,9 @@ def _run(f, key):
 
 def test_rmsnorm_matches_torch_rms_norm_oracle():
     f = load_tensors("rmsnorm")
-    torch.testing.assert_close(
+    assert_close(
         _run(f, "in_features"), f["expected"], atol=ATOL, rtol=RTOL,
-        msg=lambda m: f"RMSNorm differs from x / sqrt(mean(x², last axis) + eps) * weight\n{m}",
+        hint="RMSNorm differs from x / sqrt(mean(x², last axis) + eps) * weight",
     )
 
 
@@ -30,9 +31,9 @@ def test_rmsnorm_puts_eps_inside_the_square_root_for_small_inputs():
     # Inputs with RMS ~1e-3: mean(x²) ~1e-6 is smaller than eps = 1e-5, so sqrt(ms + eps) and
     # sqrt(ms) + eps differ by a factor of ~3.
     f = load_tensors("rmsnorm")
-    torch.testing.assert_close(
+    assert_close(
         _run(f, "in_features_small"), f["expected_small"], atol=ATOL, rtol=RTOL,
-        msg=lambda m: f"RMSNorm on inputs of RMS ~1e-3 is wrong: eps goes inside the square root, sqrt(mean(x²) + eps)\n{m}",
+        hint="RMSNorm on inputs of RMS ~1e-3 is wrong: eps goes inside the square root, sqrt(mean(x²) + eps)",
     )
 
 
@@ -42,9 +43,9 @@ def test_rmsnorm_float16_input_is_normalised_in_float32():
     f = load_tensors("rmsnorm")
     actual = _run(f, "in_features_fp16")
     assert actual.dtype == torch.float16, f"RMSNorm must return the input dtype (float16), got {actual.dtype}"
-    torch.testing.assert_close(
+    assert_close(
         actual.float(), f["expected_fp16"], atol=1e-3, rtol=1e-3,
-        msg=lambda m: f"RMSNorm on float16 inputs of size ~1e3 is wrong: upcast to float32 before squaring\n{m}",
+        hint="RMSNorm on float16 inputs of size ~1e3 is wrong: upcast to float32 before squaring",
     )
 
 
@@ -55,9 +56,9 @@ def test_rmsnorm_bfloat16_input_is_normalised_in_float32():
     f = load_tensors("rmsnorm")
     actual = run_rmsnorm(16, float(f["eps"]), f["weight"], f["in_features_bf16"].bfloat16())
     assert actual.dtype == torch.bfloat16, f"RMSNorm must return the input dtype (bfloat16), got {actual.dtype}"
-    torch.testing.assert_close(
+    assert_close(
         actual.float(), f["expected_bf16"], atol=1e-6, rtol=2**-8,
-        msg=lambda m: f"RMSNorm on bfloat16 inputs is imprecise: upcast to float32, normalise, then cast back\n{m}",
+        hint="RMSNorm on bfloat16 inputs is imprecise: upcast to float32, normalise, then cast back",
     )
 
 

@@ -6,6 +6,7 @@ import torch
 
 from tests.adapters import run_scaled_dot_product_attention
 from tests.fixture_io import load_tensors
+from tests.numerics import assert_close
 
 pytestmark = pytest.mark.problem("scaled_dot_product_attention")
 
@@ -17,9 +18,9 @@ ATOL = RTOL = 1e-5
 
 def test_sdpa_without_mask_matches_torch_sdpa_oracle():
     f = load_tensors("scaled_dot_product_attention")
-    torch.testing.assert_close(
+    assert_close(
         run_scaled_dot_product_attention(f["Q"], f["K"], f["V"]), f["expected_no_mask"], atol=ATOL, rtol=RTOL,
-        msg=lambda m: f"attention differs from softmax(Q K^T / sqrt(d_k)) V\n{m}",
+        hint="attention differs from softmax(Q K^T / sqrt(d_k)) V",
     )
 
 
@@ -29,25 +30,25 @@ def test_sdpa_with_mask_matches_oracle_and_zeros_fully_masked_queries():
     assert not torch.isnan(actual).any(), (
         "attention returned NaN: a query whose keys are all masked must return zeros (see the docstring)"
     )
-    torch.testing.assert_close(
+    assert_close(
         actual, f["expected_mask"], atol=ATOL, rtol=RTOL,
-        msg=lambda m: f"masked attention is wrong: mask True means 'may attend' (masked-out scores become -inf)\n{m}",
+        hint="masked attention is wrong: mask True means 'may attend' (masked-out scores become -inf)",
     )
 
 
 def test_sdpa_with_4d_inputs_matches_oracle():
     f = load_tensors("scaled_dot_product_attention")
     actual = run_scaled_dot_product_attention(f["Q_4d"], f["K_4d"], f["V_4d"], f["mask_4d"])
-    torch.testing.assert_close(
+    assert_close(
         actual, f["expected_4d"], atol=ATOL, rtol=RTOL,
-        msg=lambda m: f"attention over (batch, heads, seq, d) inputs is wrong: use '...' for the leading dims\n{m}",
+        hint="attention over (batch, heads, seq, d) inputs is wrong: use '...' for the leading dims",
     )
 
 
 def test_sdpa_broadcasts_a_queries_by_keys_mask_over_the_batch():
     f = load_tensors("scaled_dot_product_attention")
     actual = run_scaled_dot_product_attention(f["Q_4d"], f["K_4d"], f["V_4d"], f["mask_shared"])
-    torch.testing.assert_close(actual, f["expected_4d_shared_mask"], atol=ATOL, rtol=RTOL)
+    assert_close(actual, f["expected_4d_shared_mask"], atol=ATOL, rtol=RTOL)
 
 
 def test_sdpa_gradients_stay_finite_for_fully_masked_queries():

@@ -5,6 +5,7 @@ import torch
 
 from tests.adapters import run_sinusoidal_pe
 from tests.fixture_io import load_tensors
+from tests.numerics import assert_close
 
 pytestmark = pytest.mark.problem("sinusoidal_pe")
 
@@ -17,9 +18,9 @@ ATOL = RTOL = 1e-6
 def test_sinusoidal_pe_matches_per_position_loop_oracle(d_model):
     f = load_tensors("sinusoidal_pe")
     actual = run_sinusoidal_pe(d_model, int(f["max_seq_len"]), f[f"in_features_d{d_model}"])
-    torch.testing.assert_close(
+    assert_close(
         actual, f[f"expected_d{d_model}"], atol=ATOL, rtol=RTOL,
-        msg=lambda m: f"PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(same angle); d_model={d_model}\n{m}",
+        hint=f"PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(same angle); d_model={d_model}",
     )
 
 
@@ -27,7 +28,7 @@ def test_sinusoidal_pe_matches_per_position_loop_oracle(d_model):
 def test_sinusoidal_pe_with_token_positions_matches_oracle(d_model):
     f = load_tensors("sinusoidal_pe")
     actual = run_sinusoidal_pe(d_model, int(f["max_seq_len"]), f[f"in_features_d{d_model}"], f["token_positions"])
-    torch.testing.assert_close(actual, f[f"expected_positions_d{d_model}"], atol=ATOL, rtol=RTOL)
+    assert_close(actual, f[f"expected_positions_d{d_model}"], atol=ATOL, rtol=RTOL)
 
 
 def test_sinusoidal_pe_has_no_parameters_or_saved_state():

@@ -5,6 +5,7 @@ import torch
 
 from tests.adapters import run_softmax
 from tests.fixture_io import load_tensors
+from tests.numerics import assert_close
 
 pytestmark = pytest.mark.problem("softmax")
 
@@ -17,9 +18,9 @@ ATOL = RTOL = 1e-6
 def test_softmax_matches_torch_softmax_oracle_along_dim(dim):
     f = load_tensors("softmax")
     expected = f[f"expected_dim{dim % 3}"]
-    torch.testing.assert_close(
+    assert_close(
         run_softmax(f["in_features"], dim), expected, atol=ATOL, rtol=RTOL,
-        msg=lambda m: f"softmax along dim={dim} is wrong: normalise along the given dim only\n{m}",
+        hint=f"softmax along dim={dim} is wrong: normalise along the given dim only",
     )
 
 
@@ -29,7 +30,7 @@ def test_softmax_is_stable_for_inputs_offset_by_1000(dim):
     f = load_tensors("softmax")
     actual = run_softmax(f["in_features_plus_1000"], dim)
     assert torch.isfinite(actual).all(), "softmax of x + 1000 has inf/NaN: subtract the max along dim before exp"
-    torch.testing.assert_close(actual, f[f"expected_plus_1000_dim{dim % 3}"], atol=ATOL, rtol=RTOL)
+    assert_close(actual, f[f"expected_plus_1000_dim{dim % 3}"], atol=ATOL, rtol=RTOL)
 
 
 def test_softmax_subtracts_the_max_of_each_slice_not_a_global_max():
@@ -37,4 +38,4 @@ def test_softmax_subtracts_the_max_of_each_slice_not_a_global_max():
     f = load_tensors("softmax")
     actual = run_softmax(f["in_features_row_offsets"], -1)
     assert torch.isfinite(actual).all(), "softmax gave inf/NaN on rows of very different size: subtract each slice's own max (keepdim=True)"
-    torch.testing.assert_close(actual, f["expected_row_offsets"], atol=ATOL, rtol=RTOL)
+    assert_close(actual, f["expected_row_offsets"], atol=ATOL, rtol=RTOL)

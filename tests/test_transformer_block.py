@@ -5,6 +5,7 @@ import torch
 
 from tests.adapters import run_transformer_block
 from tests.fixture_io import load_tensors
+from tests.numerics import assert_close
 
 pytestmark = pytest.mark.problem("transformer_block")
 
@@ -22,10 +23,10 @@ def _load():
 
 def test_transformer_block_matches_float64_reference():
     f, weights, args = _load()
-    torch.testing.assert_close(
+    assert_close(
         run_transformer_block(*args, weights, f["in_features"]), f["expected"], atol=ATOL, rtol=RTOL,
-        msg=lambda m: "the block must be pre-norm: h = x + attn(ln1(x)) with RoPE at positions 0..seq-1, "
-        f"y = h + ffn(ln2(h))\n{m}",
+        hint="the block must be pre-norm: h = x + attn(ln1(x)) with RoPE at positions 0..seq-1, "
+        "y = h + ffn(ln2(h))",
     )
 
 
@@ -33,7 +34,7 @@ def test_transformer_block_on_shorter_sequence_matches_reference_prefix():
     # Causal attention: the first 5 outputs depend only on the first 5 inputs.
     f, weights, args = _load()
     actual = run_transformer_block(*args, weights, f["in_features"][:, :5])
-    torch.testing.assert_close(actual, f["expected"][:, :5], atol=ATOL, rtol=RTOL)
+    assert_close(actual, f["expected"][:, :5], atol=ATOL, rtol=RTOL)
 
 
 def test_transformer_block_state_dict_keys():
