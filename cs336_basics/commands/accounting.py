@@ -80,7 +80,7 @@ def _table(title: str, items: list[accounting.Item], fmt, grand_total: int) -> l
     for item in items:
         share = 100 * item.total / grand_total if grand_total else 0.0
         lines.append(f"  {item.name:<36}{fmt(item.count):>12}{item.copies:>8}{fmt(item.total):>12}{share:>7.1f}%")
-    lines.append(f"  {'total':<56}{fmt(grand_total):>12}")
+    lines.append(f"  {'total':<56}{fmt(grand_total):>12}  ({grand_total:,})")
     return lines
 
 
