@@ -63,7 +63,6 @@ def draw_position_similarity(out: Path, seq: int = 128, d: int = 64) -> None:
     axes[3].set_title("similarity to position 0", fontsize=10)
     axes[3].set_xlabel("position j (offset from 0)")
     axes[3].set_ylim(-1, 1.05)
-    axes[3].set_ylabel("cosine similarity")
     axes[3].legend(fontsize=8, loc="lower left")
     fig.suptitle(f"Position vectors, d = {d}, positions 0..{seq - 1} (docs/make_figures.py)", fontsize=11)
     _save(fig, out)
