@@ -26,8 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="FIELD=VALUE",
-        help="override a ModelConfig field, e.g. --set d_model=1600 (repeatable); d_ff and head_dim follow "
-        "d_model/num_heads unless set explicitly",
+        help="override a ModelConfig field, e.g. --set d_model=1600 (repeatable); d_ff and head_dim are "
+        "re-derived from d_model/ffn/num_heads unless set explicitly",
     )
     parser.add_argument("--batch-size", type=int, default=32, help="sequences per step, for activation memory (default: 32)")
     parser.add_argument("--seq-len", type=int, default=None, help="tokens per sequence (default: the context length)")
@@ -35,8 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_config(preset: str, overrides: list[str]) -> ModelConfig:
-    """The preset with `FIELD=VALUE` overrides applied. Derived fields (d_ff, head_dim) are recomputed from
-    the new sizes unless overridden themselves, so `--set d_model=1600` does not keep a stale d_ff."""
+    """The preset with `FIELD=VALUE` overrides applied. Derived fields are recomputed unless overridden
+    themselves: d_ff when d_model or ffn changes, head_dim when d_model or num_heads changes, so
+    `--set d_model=1600` does not keep a stale d_ff."""
     fields = {f.name: f for f in dataclasses.fields(ModelConfig)}
     data = MODEL_PRESETS[preset].to_dict()
     parsed: dict[str, object] = {}
@@ -49,7 +50,7 @@ def build_config(preset: str, overrides: list[str]) -> ModelConfig:
             parsed[name] = type(current)(value) if isinstance(current, (int, float)) else value
         except ValueError:
             raise UserError(f"--set {name}: expected a {type(current).__name__}, got {value!r}") from None
-    if {"d_model"} & parsed.keys() and "d_ff" not in parsed:
+    if {"d_model", "ffn"} & parsed.keys() and "d_ff" not in parsed:
         data["d_ff"] = None
     if {"d_model", "num_heads"} & parsed.keys() and "head_dim" not in parsed:
         data["head_dim"] = None
