@@ -9,10 +9,19 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 import torch
 
-pytestmark = pytest.mark.staff
+pytestmark = [
+    pytest.mark.staff,
+    # the model modules land separately (issue 3); these claims are about them
+    pytest.mark.skipif(
+        importlib.util.find_spec("cs336_basics.nn.positional") is None,
+        reason="cs336_basics/nn/positional.py is not in this tree yet",
+    ),
+]
 
 SEQ, D = 96, 64
 
