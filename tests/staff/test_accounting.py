@@ -11,7 +11,6 @@ left out by both (the function by design, the counter because they are not matmu
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 
 import pytest
 import torch
@@ -22,11 +21,6 @@ from cs336_basics.config import MODEL_PRESETS, ModelConfig
 
 pytestmark = pytest.mark.staff
 
-# The model modules land separately (issue 3); without them only the model-free checks below can run.
-requires_model = pytest.mark.skipif(
-    importlib.util.find_spec("cs336_basics.nn.transformer") is None,
-    reason="cs336_basics/nn/transformer.py is not in this tree yet",
-)
 
 SMALL = ModelConfig(vocab_size=97, context_length=16, d_model=32, num_layers=2, num_heads=4, d_ff=48)
 
@@ -59,7 +53,6 @@ def test_parameter_breakdown_of_debug_preset_matches_hand_count():
     assert accounting.count_parameters(MODEL_PRESETS["debug"]) == expected == 147_776
 
 
-@requires_model
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_parameter_count_matches_sum_of_numel_of_real_model(name):
     config = VARIANTS[name]
@@ -80,7 +73,6 @@ def _counted_flops(model: torch.nn.Module, batch: int, seq_len: int, vocab: int)
     return fwd_counter.get_total_flops(), bwd_counter.get_total_flops()
 
 
-@requires_model
 @pytest.mark.parametrize("name", ["default", "wide_heads", "learned", "no_norm", "silu_ffn"])
 @pytest.mark.parametrize("seq_len", [16, 11])
 def test_forward_flops_match_flop_counter_mode(name, seq_len):
@@ -93,7 +85,6 @@ def test_forward_flops_match_flop_counter_mode(name, seq_len):
     )
 
 
-@requires_model
 def test_backward_flops_are_twice_forward_as_the_handout_assumes():
     # Every matmul has two differentiable operands (weights, or activations that depend on weights),
     # so backward runs exactly two matmuls of the forward's size per forward matmul.
