@@ -1,0 +1,328 @@
+"""Run each problem's tests in its own process, with limits, and survive whatever the submission does.
+
+    python -m grading.runner SPEC.json
+
+The runner imports torch, numpy and pytest once, then forks one child per problem (a fork server:
+importing torch costs seconds, forking costs milliseconds). A child chdirs into the grading tree, puts it
+first on sys.path, forgets every module of the tree the runner may have imported, sets its limits and
+calls `pytest.main` with the grading plugin. The runner itself never imports submission code.
+
+Limits, per problem (spec fields):
+- `test_timeout`: pytest-timeout (signal method) fails a test that runs longer; the others go on.
+- `wall_limit`: seconds for the whole problem (all attempts); then the process group is killed.
+- `memory_mb`: RLIMIT_DATA = the runner's own data segment (the preloaded libraries) + this allowance.
+  RLIMIT_AS cannot be used: torch reserves far more virtual address space than it touches. With
+  RLIMIT_DATA an over-allocation fails inside the test (MemoryError, or torch's "can't allocate
+  memory") instead of bringing the machine down.
+- RLIMIT_FSIZE caps any file the tests write (and the log); RLIMIT_CORE = 0 (no core dumps).
+When a child dies (segfault, os._exit, SIGKILL), the test that was running is marked crashed and a new
+child runs the problem's remaining tests, so one crash costs one test.
+
+Output (`outcome.json` in `out_dir`): the test map, and per problem each test's outcome and message.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import resource
+import signal
+import sys
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grading import pytest_plugin
+
+PRELOAD = ("numpy", "torch", "pytest", "pytest_timeout", "einops", "einx", "jaxtyping", "regex", "hypothesis", "tiktoken")
+TREE_PACKAGES = ("cs336_basics", "tests", "grading")  # always imported afresh from the tree, in the child
+MAX_ATTEMPTS = 20  # crashes tolerated per problem before its remaining tests are given up
+FILE_SIZE_LIMIT = 1 << 30
+POLL_S = 0.02
+
+
+def preload() -> None:
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:  # an optional library: the child imports it (or fails) itself
+            pass
+
+
+def data_segment_bytes() -> int:
+    """This process's VmData (private writable memory: what RLIMIT_DATA limits)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmData:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def run_child(tree: Path, args: list[str], log: Path, memory_bytes: int | None) -> None:
+    """Body of a forked child: never returns."""
+    code = 70
+    try:
+        os.setsid()  # its own process group: the runner kills the group (grandchildren included)
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
+        if memory_bytes is not None:
+            limit = data_segment_bytes() + memory_bytes
+            resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+        os.chdir(tree)
+        for name in list(sys.modules):
+            if name.split(".")[0] in TREE_PACKAGES:  # the plugin object stays alive: pytest.main holds it
+                del sys.modules[name]
+        sys.path[:] = [str(tree)] + [p for p in sys.path if p not in ("", ".")]
+        importlib.invalidate_caches()
+        spec = importlib.util.find_spec("cs336_basics")
+        origin = Path(spec.origin).resolve() if spec is not None and spec.origin else None
+        if origin is None or not origin.is_relative_to(tree.resolve()):
+            print(f"grading runner: cs336_basics resolves to {origin}, outside the grading tree {tree}", flush=True)
+            os._exit(71)
+        import pytest
+
+        sys.argv = ["pytest"]
+        code = int(pytest.main(args, plugins=[pytest_plugin]))
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 70
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def fork_child(tree: Path, args: list[str], log: Path, memory_bytes: int | None) -> int:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        run_child(tree, args, log, memory_bytes)
+    return pid
+
+
+def kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def describe_status(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else f"signal {sig}"
+        hint = {
+            "SIGSEGV": "segmentation fault",
+            "SIGKILL": "killed: out of memory?",
+            "SIGABRT": "aborted",
+            "SIGXFSZ": f"wrote a file larger than {FILE_SIZE_LIMIT >> 20} MiB",
+            "SIGBUS": "bus error",
+            "SIGFPE": "floating-point exception",
+        }.get(name, "")
+        return f"{name} ({hint})" if hint else name
+    return f"exit status {os.WEXITSTATUS(status)}"
+
+
+def read_events(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    events = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:  # a line cut short by a crash
+            pass
+    return events
+
+
+@dataclass
+class ProblemRun:
+    id: str
+    files: list[str]
+    expected: list[str]  # node ids to grade, in collection order
+    deadline: float = 0.0
+    attempt: int = 0
+    results: dict[str, dict] = field(default_factory=dict)
+    collect_errors: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    pid: int = 0
+    wall_killed: bool = False
+
+    def remaining(self) -> list[str]:
+        return [n for n in self.expected if n not in self.results]
+
+
+class Runner:
+    def __init__(self, spec: dict):
+        self.spec = spec
+        self.tree = Path(spec["tree"]).resolve()
+        self.out = Path(spec["out_dir"]).resolve()
+        (self.out / "events").mkdir(parents=True, exist_ok=True)
+        (self.out / "logs").mkdir(parents=True, exist_ok=True)
+        self.memory = spec["memory_mb"] * 2**20 if spec.get("memory_mb") else None
+
+    def pytest_args(self, run: ProblemRun, events: Path, done: Path) -> list[str]:
+        return [
+            "-p", "no:cacheprovider",
+            "-q", "--no-header", "-rN",
+            f"--rootdir={self.tree}",
+            "-c", str(self.tree / "pyproject.toml"),
+            f"--timeout={self.spec['test_timeout']}",
+            "--timeout-method=signal",
+            f"--grading-problem={run.id}",
+            f"--grading-events={events}",
+            f"--grading-done={done}",
+            *run.files,
+        ]  # fmt: skip
+
+    def start(self, run: ProblemRun) -> None:
+        run.attempt += 1
+        tag = f"{run.id}.{run.attempt}"
+        events, done = self.out / "events" / f"{tag}.jsonl", self.out / "events" / f"{tag}.done"
+        graded = [n for n in run.expected if n in run.results]
+        done.write_text("\n".join(graded + self.static_skipped(run.id)), encoding="utf-8")
+        run.pid = fork_child(self.tree, self.pytest_args(run, events, done), self.out / "logs" / f"{tag}.log", self.memory)
+
+    def static_skipped(self, problem: str) -> list[str]:
+        return [n for n, t in self.test_map.items() if t["problem"] == problem and t["static_skip"]]
+
+    def finish(self, run: ProblemRun, status: int) -> bool:
+        """Record an attempt's events; True when the problem is done, False to start another attempt."""
+        kill_group(run.pid)  # leftover grandchildren (e.g. a worker pool) go with it
+        tag = f"{run.id}.{run.attempt}"
+        events = read_events(self.out / "events" / f"{tag}.jsonl")
+        running, finished = None, False
+        for ev in events:
+            kind = ev.get("event")
+            if kind == "start":
+                running = ev["nodeid"]
+            elif kind == "result":
+                run.results[ev["nodeid"]] = {k: ev.get(k) for k in ("outcome", "message", "exc_types", "duration")}
+                running = None
+            elif kind == "collect_error":
+                run.collect_errors[ev["nodeid"]] = ev["message"]
+            elif kind == "finished":
+                finished = True
+        if run.wall_killed:
+            limit = self.spec["wall_limit"]
+            if running is not None:
+                run.results[running] = failure(f"killed: the problem's time limit ({limit} s) ran out during this test")
+            run.notes.append(f"time limit of {limit} s for the whole problem reached: its process was killed")
+            return True
+        if finished:
+            return True
+        how = describe_status(status)
+        if running is None:
+            run.notes.append(f"the test process died outside any test ({how}); see {tag}.log")
+            return True
+        run.results[running] = failure(f"crashed: the test process died with {how} during this test")
+        run.notes.append(f"the test process died with {how} in {running}")
+        if run.attempt >= MAX_ATTEMPTS:
+            run.notes.append(f"gave up after {MAX_ATTEMPTS} crashes")
+            return True
+        return not run.remaining()
+
+    def collect(self) -> dict:
+        """Map every test of the pristine tree to its problem (in a forked child, like the problem runs)."""
+        out = self.out / "test_map.json"
+        pristine = Path(self.spec["pristine"]).resolve()
+        args = ["-p", "no:cacheprovider", "-q", "--collect-only", f"--rootdir={pristine}",
+                "-c", str(pristine / "pyproject.toml"), f"--grading-collect={out}", "tests"]  # fmt: skip
+        pid = fork_child(pristine, args, self.out / "logs" / "collect.log", None)
+        deadline = time.monotonic() + self.spec["wall_limit"]
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                kill_group(pid)
+            time.sleep(POLL_S)
+        kill_group(pid)
+        if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0) or not out.exists():
+            log = (self.out / "logs" / "collect.log").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"collecting the pristine test suite failed ({describe_status(status)}):\n{log}")
+        return json.loads(out.read_text(encoding="utf-8"))
+
+    def run(self) -> dict:
+        self.test_map = self.collect()
+        runs = {}
+        for pid in self.spec["problems"]:
+            expected = [n for n, t in self.test_map.items() if t["problem"] == pid and not t["static_skip"]]
+            files = sorted({self.test_map[n]["file"] for n in expected})
+            runs[pid] = ProblemRun(pid, files, expected)
+        pending = deque(r for r in runs.values() if r.expected)
+        active: dict[int, ProblemRun] = {}
+        while pending or active:
+            while pending and len(active) < self.spec.get("jobs", 1):
+                r = pending.popleft()
+                if r.attempt == 0:
+                    r.deadline = time.monotonic() + self.spec["wall_limit"]
+                self.start(r)
+                active[r.pid] = r
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid in active:
+                r = active.pop(pid)
+                if not self.finish(r, status):
+                    pending.appendleft(r)
+                continue
+            now = time.monotonic()
+            for r in active.values():
+                if now > r.deadline and not r.wall_killed:
+                    r.wall_killed = True
+                    kill_group(r.pid)
+            time.sleep(POLL_S)
+        return {"test_map": self.test_map, "problems": {pid: self.summarise(r) for pid, r in runs.items()}}
+
+    def summarise(self, run: ProblemRun) -> dict:
+        tests = {}
+        for nodeid in run.expected:
+            if nodeid in run.results:
+                tests[nodeid] = run.results[nodeid]
+                continue
+            file = self.test_map[nodeid]["file"]
+            error = run.collect_errors.get(file) or next(
+                (m for n, m in run.collect_errors.items() if file.startswith(n.rstrip("/") + "/") or n in ("", ".")), None
+            )
+            if error is not None:
+                tests[nodeid] = failure(f"not run: importing {file} failed:\n{error}")
+            elif run.wall_killed:
+                tests[nodeid] = failure(f"not run: the problem's time limit ({self.spec['wall_limit']} s) ran out")
+            else:
+                tests[nodeid] = failure("not run: " + (run.notes[-1] if run.notes else "the test process stopped early"))
+        return {"tests": tests, "notes": run.notes, "attempts": run.attempt}
+
+
+def failure(message: str) -> dict:
+    return {"outcome": "failed", "message": message, "exc_types": [], "duration": None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    preload()
+    outcome_path = Path(spec["out_dir"]) / "outcome.json"
+    try:
+        outcome = Runner(spec).run()
+    except Exception as e:
+        outcome = {"error": f"{type(e).__name__}: {e}"}
+    tmp = outcome_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(outcome, indent=1), encoding="utf-8")
+    os.replace(tmp, outcome_path)
+    return 0 if "error" not in outcome else 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())
