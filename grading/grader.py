@@ -96,7 +96,7 @@ def make_tree(pristine: Path, submission: Submission | None, dest: Path) -> None
     (dest / "cs336_basics" / "__init__.py").touch(exist_ok=True)
 
 
-def run_runner(spec: dict, workdir: Path, timeout: float) -> dict:
+def run_runner(spec: dict, workdir: Path, timeout: float, python: str = sys.executable) -> dict:
     """Run grading.runner in a subprocess and return its outcome (or {"error": ...})."""
     spec_path = workdir / "spec.json"
     spec_path.write_text(json.dumps(spec, indent=1), encoding="utf-8")
@@ -109,7 +109,7 @@ def run_runner(spec: dict, workdir: Path, timeout: float) -> dict:
     with log.open("wb") as out:
         try:
             proc = subprocess.run(
-                [sys.executable, "-m", "grading.runner", str(spec_path)],
+                [python, "-m", "grading.runner", str(spec_path)],
                 cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 timeout=timeout, start_new_session=True,
             )  # fmt: skip
@@ -129,8 +129,12 @@ def grade(
     problems: list[Problem],
     limits: Limits = Limits(),
     workdir: Path | None = None,
+    python: str = sys.executable,
 ) -> GradeResult:
-    """Grade `submission` (None: the pristine starter itself) on `problems` (autograded ones)."""
+    """Grade `submission` (None: the pristine starter itself) on `problems` (autograded ones).
+
+    `python` runs the tests (default: this interpreter); `workdir` keeps the tree, events and logs.
+    """
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="cs336-grade-") as tmp:
         work = Path(workdir) if workdir is not None else Path(tmp)
@@ -150,7 +154,7 @@ def grade(
             "jobs": limits.jobs,
         }
         budget = limits.wall_limit * (len(problems) / limits.jobs + 1) + 120
-        outcome = run_runner(spec, work, budget)
+        outcome = run_runner(spec, work, budget, python)
     error = outcome.get("error")
     test_map = outcome.get("test_map", {})
     outcomes = outcome.get("problems", {})

@@ -35,7 +35,7 @@ STAFF_ONLY: dict[str, str] = {
     "docs/staff/": "answer key of the written problems",
     "benchmarks/": "staff speed/memory checks of the reference solution against peers",
     ".ci/": "staff CI entry point (runs the staff tests)",
-    "README.md": "the staff README; the starter gets grading/starter_README.md instead",
+    "README.md": "the staff README; the starter gets its own, rendered from grading/starter_README.md (GENERATED)",
 }
 # Exceptions to STAFF_ONLY: the test suite's conftest reads the problem registry.
 STARTER_KEEPS: dict[str, str] = {
@@ -43,6 +43,8 @@ STARTER_KEEPS: dict[str, str] = {
     "grading/registry.py": "tests/conftest.py checks every problem marker against the registry",
     "grading/problems.toml": "the registry itself: problem ids, titles and points (not secret)",
 }
+# Files the build writes itself (after leaving out the staff copy, if any).
+GENERATED: dict[str, str] = {"README.md": "the student README: set-up, running one problem's tests, what to edit, submitting"}
 SOLUTION_FILES = ("cs336_basics/*.py", "cs336_basics/**/*.py", "tests/adapters.py")
 README_TEMPLATE = Path(__file__).resolve().parent / "starter_README.md"
 # Folders never copied from a working tree that is not a git checkout (build outputs, caches).

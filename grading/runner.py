@@ -178,6 +178,8 @@ class Runner:
         return [
             "-p", "no:cacheprovider",
             "-q", "--no-header", "-rN",
+            # the runner preloads libraries that are also pytest plugins (jaxtyping): nothing to rewrite
+            "-W", "ignore::pytest.PytestAssertRewriteWarning",
             f"--rootdir={self.tree}",
             "-c", str(self.tree / "pyproject.toml"),
             f"--timeout={self.spec['test_timeout']}",

@@ -19,6 +19,7 @@ from pathlib import Path
 from grading.registry import Problem
 
 MAX_OUTPUT_CHARS = 8000  # per Gradescope test entry: long outputs make the page unreadable
+TABLE_FAILURES = 3  # failing tests listed per problem in the printed table
 
 
 def split_points(points: int, nodeids: list[str]) -> dict[str, Fraction]:
@@ -115,17 +116,18 @@ def table(scores: list[ProblemScore]) -> str:
     total = display(sum(s.earned for s in scores))
     rows.append(("TOTAL", str(total_points), f"{total:g}", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    lines = []
-    for i, r in enumerate(rows):
-        if i == len(rows) - 1:
-            lines.append("-" * (sum(widths) + 6))
-        lines.append(f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}".rstrip())
-        if i == 0:
-            lines.append("-" * (sum(widths) + 6))
+    lines = [f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}".rstrip() for r in rows]
+    rule = "-" * max(len(line) for line in lines)
+    lines = [lines[0], rule, *lines[1:-1], rule, lines[-1]]
+    failing_lines = []
     for s in scores:
-        for t in s.tests:
-            if not t.passed:
-                lines.append(f"  {s.problem.id}: {t.nodeid.split('::', 1)[-1]}: {first_line(t.message)}")
+        failing = [t for t in s.tests if not t.passed]
+        for t in failing[:TABLE_FAILURES]:
+            failing_lines.append(f"  {s.problem.id}: {t.nodeid.split('::', 1)[-1]}: {first_line(t.message)}")
+        if len(failing) > TABLE_FAILURES:
+            failing_lines.append(f"  {s.problem.id}: ... and {len(failing) - TABLE_FAILURES} more failing tests")
+    if failing_lines:
+        lines += ["", "Failing tests (first line of each message; results.json has the details):", *failing_lines]
     return "\n".join(lines)
 
 
