@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 MESSAGE_LINES = 12  # lines of an error kept for the student: the assertion message, not the whole traceback
 MESSAGE_CHARS = 1500
+_ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -143,6 +145,10 @@ def error_message(text: str) -> str:
     lines = text.splitlines()
     e_lines = [line[1:].strip() for line in lines if line.startswith("E ")]
     picked = e_lines or [line.rstrip() for line in lines[-MESSAGE_LINES:] if line.strip()]
+    if picked and picked[0].startswith('File "'):  # a SyntaxError: its "File ..., line N" comes first
+        error = next((i for i, line in enumerate(picked) if _ERROR_LINE.match(line)), None)
+        if error is not None:
+            picked.insert(0, picked.pop(error))
     picked = picked[:MESSAGE_LINES]
     message = "\n".join(picked)
     return message if len(message) <= MESSAGE_CHARS else message[: MESSAGE_CHARS - 3] + "..."

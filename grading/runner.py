@@ -212,10 +212,10 @@ class Runner:
             if kind == "start":
                 running = ev["nodeid"]
             elif kind == "result":
-                run.results[ev["nodeid"]] = {k: ev.get(k) for k in ("outcome", "message", "exc_types", "duration")}
+                run.results[ev["nodeid"]] = self.explain({k: ev.get(k) for k in ("outcome", "message", "exc_types", "duration")})
                 running = None
             elif kind == "collect_error":
-                run.collect_errors[ev["nodeid"]] = ev["message"]
+                run.collect_errors[ev["nodeid"]] = ev["message"].replace(f"{self.tree}/", "")
             elif kind == "finished":
                 finished = True
         if run.wall_killed:
@@ -236,6 +236,18 @@ class Runner:
             run.notes.append(f"gave up after {MAX_ATTEMPTS} crashes")
             return True
         return not run.remaining()
+
+    def explain(self, result: dict) -> dict:
+        """Say which grader limit a failure ran into, in words a student understands."""
+        message = (result.get("message") or "").replace(f"{self.tree}/", "")  # paths as the student knows them
+        types = result.get("exc_types") or []
+        result["message"] = message
+        if "Timeout" in message and "pytest-timeout" in message:
+            limit = self.spec["test_timeout"]
+            result["message"] = f"timed out: the test ran longer than the grader's limit of {limit:g} s per test (an infinite loop, or far too slow?)\n{message}"
+        elif "MemoryError" in types or "can't allocate memory" in message:
+            result["message"] = f"{message}\nout of memory: the grader lets each problem's process allocate {self.spec['memory_mb']} MiB"
+        return result
 
     def collect(self) -> dict:
         """Map every test of the pristine tree to its problem (in a forked child, like the problem runs)."""
