@@ -311,7 +311,8 @@ class Runner:
                 (m for n, m in run.collect_errors.items() if file.startswith(n.rstrip("/") + "/") or n in ("", ".")), None
             )
             if error is not None:
-                tests[nodeid] = failure(f"not run: importing {file} failed:\n{error}")
+                first, _, rest = error.partition("\n")
+                tests[nodeid] = failure(f"not run: {file} could not be imported: {first}" + (f"\n{rest}" if rest else ""))
             elif run.wall_killed:
                 tests[nodeid] = failure(f"not run: the problem's time limit ({self.spec['wall_limit']} s) ran out")
             else:

@@ -74,7 +74,8 @@ class ProblemScore:
             lines.append(f"{n_pass}/{len(self.tests)} tests passed; {self.earned}/{self.problem.points} points.")
         for t in self.tests:
             if not t.passed:
-                lines.append(f"\nFAILED {t.nodeid} ({display(t.share)} points)")
+                share = display(t.share)
+                lines.append(f"\nFAILED {t.nodeid} ({share} point{'' if share == 1 else 's'})")
                 lines.extend("    " + line for line in t.message.splitlines())
         lines.extend(f"\nNote: {n}" for n in self.notes)
         text = "\n".join(lines)

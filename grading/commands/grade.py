@@ -13,7 +13,6 @@ from pathlib import Path
 from cs336_basics.cli import UserError
 from grading.grader import GRADER_ROOT, GradeResult, Limits, default_jobs, grade
 from grading.registry import REGISTRY_PATH, load_problems
-from grading.release import ReleaseError, build_starter
 from grading.scoring import ProblemScore, results_json, write_json
 from grading.submission import SubmissionError, read_submission
 
@@ -65,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="cs336-starter-") as tmp:
         pristine = args.pristine
         if pristine is None:
+            # Imported here: the autograder bundle always passes --pristine and ships no release code.
+            from grading.release import ReleaseError, build_starter
+
             pristine = Path(tmp) / "starter"
             try:
                 build_starter(GRADER_ROOT, pristine)
