@@ -4,12 +4,12 @@
    Python file parses, the registry and README are there.
 2. Install: `uv sync --offline --frozen` installs the starter's locked dependencies into a temporary
    environment (hard links from uv's cache: seconds), and the next checks run with that environment.
-3. Starter run: the suite collects, and every autograded test fails with NotImplementedError: not a
-   pass (a test that passes without a solution grades nothing), not an import error or another crash.
-   Every collected test carries the marker of an autograded problem, and every autograded problem has
-   at least one test.
+3. Starter run: the suite collects, and every test fails with NotImplementedError: not a pass (a test
+   that passes without a solution grades nothing), not an import error or another crash. Every test
+   carries a problem marker, and every autograded problem has at least one test. (Tests marked with a
+   written problem are practice checks the grader does not score; they are held to the same rules.)
 4. Round trip: the solution's cs336_basics/ and tests/adapters.py, put back into the starter, pass every
-   test (graded by the grader itself, so this is also the grader's full reference run).
+   test (run by the grader itself, so this is also the grader's full reference run).
 """
 
 from __future__ import annotations
@@ -92,11 +92,10 @@ def starter_run_errors(result: GradeResult, problems) -> list[str]:
     if result.error:
         return [f"the starter's test suite could not be run (does it collect?): {result.error}"]
     errors = []
-    autograded = {p.id for p in problems}
-    unmarked = [n for n, t in result.test_map.items() if t["problem"] not in autograded]
+    unmarked = [n for n, t in result.test_map.items() if t["problem"] is None]
     if unmarked:
-        errors.append("tests without the marker of an autograded problem (never graded):" + _listed(unmarked))
-    empty = [p.id for p in problems if not any(t["problem"] == p.id for t in result.test_map.values())]
+        errors.append("tests without a problem marker (never run by the grader):" + _listed(unmarked))
+    empty = [p.id for p in problems if p.autograded and not any(t["problem"] == p.id for t in result.test_map.values())]
     if empty:
         errors.append(f"autograded problems without any test: {empty}")
     passing, other = [], []
@@ -137,7 +136,7 @@ def verify_starter(starter: Path, source: Path, limits: Limits = Limits(), insta
     t = time.monotonic()
     v.errors += static_errors(starter)
     v.timings["static"] = time.monotonic() - t
-    problems = [p for p in load_problems(starter / "grading" / "problems.toml") if p.autograded]
+    problems = load_problems(starter / "grading" / "problems.toml")  # written ones run their practice tests, if any
     with tempfile.TemporaryDirectory(prefix="cs336-release-env-") as env_dir:
         python = sys.executable
         if install_deps:

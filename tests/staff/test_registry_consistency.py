@@ -41,14 +41,13 @@ def test_every_autograded_problem_has_at_least_one_test(suite_map):
     assert not missing, f"autograded problems with no test carrying their marker: {missing}"
 
 
-def test_every_student_test_is_marked_with_an_autograded_problem(suite_map):
-    kinds = {p.id: p.kind for p in load_problems()}
+def test_every_student_test_is_marked_with_a_registered_problem(suite_map):
+    # A test marked with a written problem is a practice check: it runs, but the grader does not score it.
+    ids = {p.id for p in load_problems()}
     unmarked = [n for n, t in suite_map.items() if t["problem"] is None]
     assert not unmarked, f"tests without @pytest.mark.problem(...) (never graded): {unmarked[:10]}"
-    unknown = [f"{n}: {t['problem']}" for n, t in suite_map.items() if t["problem"] not in kinds]
+    unknown = [f"{n}: {t['problem']}" for n, t in suite_map.items() if t["problem"] not in ids]
     assert not unknown, f"tests marked with unregistered problems: {unknown[:10]}"
-    written = [f"{n}: {t['problem']}" for n, t in suite_map.items() if kinds[t["problem"]] != "autograded"]
-    assert not written, f"student tests marked with a written problem (staff tests go in tests/staff/): {written[:10]}"
 
 
 def test_handout_headings_match_the_registry_in_order():
