@@ -24,7 +24,7 @@ FILES_DIR = Path(__file__).resolve().parent / "autograder_files"
 SCRIPTS = ("setup.sh", "run_autograder")
 # The grader's own modules, added to the starter's grading/ (which holds only the registry).
 GRADER_MODULES = (
-    "__init__.py", "registry.py", "problems.toml", "grader.py", "runner.py", "pytest_plugin.py",
+    "__init__.py", "registry.py", "problems.toml", "grader.py", "runner.py", "sandbox.py", "pytest_plugin.py",
     "scoring.py", "submission.py",
     "commands/__init__.py", "commands/grade.py",
 )  # fmt: skip
