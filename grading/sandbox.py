@@ -2,9 +2,11 @@
 
 A child (run_child) gets its own session (so the whole group can be killed), its output in a log file,
 no core dumps, a cap on file sizes, and a memory limit: RLIMIT_DATA = the parent's data segment (the
-preloaded libraries) + the allowance. RLIMIT_AS cannot be used: torch reserves far more virtual
-address space than it touches. With RLIMIT_DATA an over-allocation fails inside the test (MemoryError,
-or torch's "can't allocate memory") instead of bringing the machine down. The child then forgets every
+preloaded libraries) + the allowance. RLIMIT_AS would count every mapped library and reservation
+(importing torch alone maps ~3 GB of address space on the CPU build measured, and initialising CUDA
+reserves far more), so its allowance would depend on the machine; RLIMIT_DATA counts only private
+writable memory (heap, anonymous mappings: what a memory bomb grows). An over-allocation then fails
+inside the test (MemoryError, or torch's "can't allocate memory") instead of bringing the machine down. The child then forgets every
 module of the tree the parent imported, puts the grading tree first on sys.path, checks that
 `cs336_basics` resolves inside it, and calls `pytest.main` with the grading plugin.
 """
