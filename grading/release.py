@@ -33,6 +33,7 @@ STAFF_ONLY: dict[str, str] = {
     "tests/staff/": "staff integration tests (grader, release, training runs) that need the solution",
     "grading/*": "grader, release and autograder internals; the starter keeps only STARTER_KEEPS",
     "docs/staff/": "answer key of the written problems",
+    "docs/make_figures.py": "draws the handout's figures from the reference modules (a written problem's answer)",
     "benchmarks/": "staff speed/memory checks of the reference solution against peers",
     ".ci/": "staff CI entry point (runs the staff tests)",
     "README.md": "the staff README; the starter gets its own, rendered from grading/starter_README.md (GENERATED)",
