@@ -38,16 +38,20 @@ class Limits:
 
     test_timeout: float = 60.0
     """Seconds one test may run (pytest-timeout); the problem's other tests still run."""
-    wall_limit: float = 600.0
+    wall_limit: float = 300.0
     """Seconds all of one problem's tests may take together; then its process is killed."""
+    import_timeout: float = 60.0
+    """Seconds a problem's process may take to import its test modules (import-time code is in no test)."""
     memory_mb: int | None = 2048
     """Memory a problem's process may allocate beyond the preloaded libraries (RLIMIT_DATA); None: no limit."""
     jobs: int = 1
     """Problems graded at the same time (each in its own process)."""
 
     def __post_init__(self):
-        if self.test_timeout <= 0 or self.wall_limit <= 0:
-            raise ValueError(f"time limits must be positive; received {self.test_timeout}, {self.wall_limit}")
+        if min(self.test_timeout, self.wall_limit, self.import_timeout) <= 0:
+            raise ValueError(
+                f"time limits must be positive; received {self.test_timeout}, {self.wall_limit}, {self.import_timeout}"
+            )
         if self.memory_mb is not None and self.memory_mb <= 0:
             raise ValueError(f"memory_mb must be positive or None; received {self.memory_mb}")
         if self.jobs < 1:
@@ -150,6 +154,7 @@ def grade(
             "problems": [p.id for p in problems],
             "test_timeout": limits.test_timeout,
             "wall_limit": limits.wall_limit,
+            "import_timeout": limits.import_timeout,
             "memory_mb": limits.memory_mb,
             "jobs": limits.jobs,
         }

@@ -6,7 +6,8 @@ Two modes:
   submission cannot change which tests exist or how many points they carry.
 - `--grading-problem ID --grading-events EVENTS.jsonl`: keep only the tests whose closest `problem`
   marker is ID (minus the node ids listed in `--grading-done FILE`) and append one JSON line per event:
-  `start` (a test begins: if the process dies, the runner knows which test killed it), `result` (the
+  `collected` (the test modules are imported), `start` (a test begins: if the process dies, the runner
+  knows which test killed it), `result` (the
   test's outcome and the first lines of its error), `collect_error` (a test module failed to import),
   and `finished` (pytest ended normally). Lines are flushed at once so they survive a crash.
 """
@@ -94,6 +95,9 @@ class _Reporter:
         items[:] = keep
         if dropped:
             config.hook.pytest_deselected(items=dropped)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.emit(event="collected", count=len(session.items))
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:

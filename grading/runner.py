@@ -9,6 +9,8 @@ isolation). The runner itself never imports submission code.
 Limits, per problem (spec fields):
 - `test_timeout`: pytest-timeout (signal method) fails a test that runs longer; the others go on.
 - `wall_limit`: seconds for the whole problem (all attempts); then the process group is killed.
+- `import_timeout`: seconds the process may take to import the problem's test modules (code running
+  at import time is outside any test, so the per-test timeout does not cover it).
 - `memory_mb`: what the problem's process may allocate beyond the preloaded libraries (RLIMIT_DATA).
 When a child dies (segfault, os._exit, SIGKILL), the test that was running is marked crashed and a new
 child runs the problem's remaining tests, so one crash costs one test.
@@ -55,7 +57,9 @@ class ProblemRun:
     collect_errors: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     pid: int = 0
-    wall_killed: bool = False
+    started: float = 0.0  # when the current attempt began
+    collected: bool = False  # whether the current attempt finished importing its test modules
+    killed: str | None = None  # "time" (the problem's wall-clock limit) or "import" (the import limit)
 
     def remaining(self) -> list[str]:
         return [n for n in self.expected if n not in self.results]
@@ -92,6 +96,7 @@ class Runner:
         events, done = self.out / "events" / f"{tag}.jsonl", self.out / "events" / f"{tag}.done"
         graded = [n for n in run.expected if n in run.results]
         done.write_text("\n".join(graded + self.static_skipped(run.id)), encoding="utf-8")
+        run.started, run.collected = time.monotonic(), False
         run.pid = fork_child(self.tree, self.pytest_args(run, events, done), self.out / "logs" / f"{tag}.log", self.memory)
 
     def static_skipped(self, problem: str) -> list[str]:
@@ -114,7 +119,10 @@ class Runner:
                 run.collect_errors[ev["nodeid"]] = ev["message"].replace(f"{self.tree}/", "")
             elif kind == "finished":
                 finished = True
-        if run.wall_killed:
+        if run.killed == "import":
+            run.notes.append(self.import_note())
+            return True
+        if run.killed == "time":
             limit = self.spec["wall_limit"]
             if running is not None:
                 run.results[running] = failure(f"killed: the problem's time limit ({limit} s) ran out during this test")
@@ -132,6 +140,12 @@ class Runner:
             run.notes.append(f"gave up after {MAX_ATTEMPTS} crashes")
             return True
         return not run.remaining()
+
+    def import_note(self) -> str:
+        return (
+            f"importing the test modules took longer than {self.spec['import_timeout']:g} s: an infinite loop or a "
+            "long computation at import time (in tests/adapters.py, or in a cs336_basics module the tests import)?"
+        )
 
     def explain(self, result: dict) -> dict:
         """Say which grader limit a failure ran into, in words a student understands."""
@@ -190,9 +204,17 @@ class Runner:
                 continue
             now = time.monotonic()
             for r in active.values():
-                if now > r.deadline and not r.wall_killed:
-                    r.wall_killed = True
+                if r.killed:
+                    continue
+                if now > r.deadline:
+                    r.killed = "time"
                     kill_group(r.pid)
+                elif not r.collected and now - r.started > self.spec["import_timeout"]:
+                    tag = f"{r.id}.{r.attempt}"
+                    r.collected = any(e.get("event") == "collected" for e in read_events(self.out / "events" / f"{tag}.jsonl"))
+                    if not r.collected:
+                        r.killed = "import"
+                        kill_group(r.pid)
             time.sleep(POLL_S)
         return {"test_map": self.test_map, "problems": {pid: self.summarise(r) for pid, r in runs.items()}}
 
@@ -209,7 +231,7 @@ class Runner:
             if error is not None:
                 first, _, rest = error.partition("\n")
                 tests[nodeid] = failure(f"not run: {file} could not be imported: {first}" + (f"\n{rest}" if rest else ""))
-            elif run.wall_killed:
+            elif run.killed == "time":
                 tests[nodeid] = failure(f"not run: the problem's time limit ({self.spec['wall_limit']} s) ran out")
             else:
                 tests[nodeid] = failure("not run: " + (run.notes[-1] if run.notes else "the test process stopped early"))

@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a built starter tree to grade against (default: build one from this repository)")
     parser.add_argument("--test-timeout", type=float, default=Limits.test_timeout, help="seconds per test (%(default)s)")
     parser.add_argument("--wall-limit", type=float, default=Limits.wall_limit, help="seconds per problem (%(default)s)")
+    parser.add_argument("--import-timeout", type=float, default=Limits.import_timeout,
+                        help="seconds to import a problem's test modules (%(default)s)")
     parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb,
                         help="MiB a problem's process may allocate beyond the preloaded libraries (%(default)s; 0: no limit)")
     parser.add_argument("--jobs", type=int, default=None, help="problems graded in parallel (default: CPUs, at most 4)")
@@ -52,7 +54,13 @@ def run(args: argparse.Namespace) -> int:
     registry = (args.pristine / "grading" / "problems.toml") if args.pristine else REGISTRY_PATH
     problems = select_problems(args.problems, registry)
     try:
-        limits = Limits(args.test_timeout, args.wall_limit, args.memory_mb or None, args.jobs or default_jobs())
+        limits = Limits(
+            test_timeout=args.test_timeout,
+            wall_limit=args.wall_limit,
+            import_timeout=args.import_timeout,
+            memory_mb=args.memory_mb or None,
+            jobs=args.jobs or default_jobs(),
+        )
     except ValueError as e:
         raise UserError(str(e)) from e
     try:

@@ -42,6 +42,12 @@ points = 1
 kind = "autograded"
 
 [[problem]]
+id = "import_hang"
+title = "A loop at import time, outside any test"
+points = 1
+kind = "autograded"
+
+[[problem]]
 id = "essay"
 title = "A written problem"
 points = 5
@@ -185,6 +191,16 @@ TESTS = {
         def test_passes(case):
             assert adapters.ok() == 42
     """,
+    "test_import_hang.py": """
+        import pytest
+
+        import cs336_basics.slow_import  # the submission's version never finishes importing
+
+        pytestmark = pytest.mark.problem("import_hang")
+
+        def test_needs_the_module():
+            assert cs336_basics.slow_import.VALUE == 1
+    """,
     "test_collect.py": """
         import pytest
         from tests.adapters import needed_by_collect
@@ -203,6 +219,7 @@ EXPECTED: dict[str, tuple[float, dict[str, str | None]]] = {
     "hang": (0, {"test_hangs": "time limit", "test_never_reached": "time limit"}),
     # test_static_skip is left out of the split: 2 points over test_runtime_skip and test_passes[1,2]
     "skips": (1, {"test_runtime_skip": "skipped while running", "test_passes[1]": None, "test_passes[2]": None}),
+    "import_hang": (0, {"test_needs_the_module": "importing the test modules took longer than"}),
     "collect": (0, {"test_uses_the_missing_hook": "could not be imported: ImportError: cannot import name 'needed_by_collect'"}),
 }
 
@@ -223,8 +240,10 @@ def make_tree(root: Path, registry_module: Path, conftest: Path) -> tuple[Path, 
         (pristine / "tests" / name).write_text(textwrap.dedent(text))
     (pristine / "cs336_basics").mkdir()
     (pristine / "cs336_basics" / "__init__.py").write_text("")
+    (pristine / "cs336_basics" / "slow_import.py").write_text("VALUE = None\n")
     (submission / "tests").mkdir(parents=True)
     (submission / "tests" / "adapters.py").write_text(SUBMISSION_ADAPTERS)
     (submission / "cs336_basics").mkdir()
     (submission / "cs336_basics" / "__init__.py").write_text('"""The mini submission."""\n')
+    (submission / "cs336_basics" / "slow_import.py").write_text("while True:  # never finishes importing\n    pass\n")
     return pristine, submission
