@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
-
 import pytest
 
-REGISTRY = Path(__file__).resolve().parent.parent / "grading" / "problems.toml"
+from grading.registry import REGISTRY_PATH, load_problems
+
+REGISTRY = REGISTRY_PATH
 
 
 def registered_problem_ids() -> set[str]:
-    with REGISTRY.open("rb") as f:
-        return {p["id"] for p in tomllib.load(f)["problem"]}
+    return {p.id for p in load_problems()}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -20,7 +18,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     bad = []
     for item in items:
         for marker in item.iter_markers(name="problem"):
-            if len(marker.args) != 1 or marker.args[0] not in known:
+            if len(marker.args) != 1 or marker.kwargs or marker.args[0] not in known:
                 bad.append(f"{item.nodeid}: problem{marker.args!r}")
     if bad:
         raise pytest.UsageError(
