@@ -25,7 +25,10 @@ def test_learned_pe_matches_table_lookup_oracle():
 def test_learned_pe_with_token_positions_matches_oracle():
     f = load_tensors("learned_pe")
     actual = run_learned_pe(20, 8, f["weight"], f["in_features"], f["token_positions"])
-    assert_close(actual, f["expected_positions"], atol=ATOL, rtol=RTOL)
+    assert_close(
+        actual, f["expected_positions"], atol=ATOL, rtol=RTOL,
+        hint="with token_positions given, add weight[token_positions] (row b of the batch uses token_positions[b])",
+    )  # fmt: skip
 
 
 def test_learned_pe_weight_is_a_trained_table():

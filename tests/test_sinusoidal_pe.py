@@ -28,7 +28,10 @@ def test_sinusoidal_pe_matches_per_position_loop_oracle(d_model):
 def test_sinusoidal_pe_with_token_positions_matches_oracle(d_model):
     f = load_tensors("sinusoidal_pe")
     actual = run_sinusoidal_pe(d_model, int(f["max_seq_len"]), f[f"in_features_d{d_model}"], f["token_positions"])
-    assert_close(actual, f[f"expected_positions_d{d_model}"], atol=ATOL, rtol=RTOL)
+    assert_close(
+        actual, f[f"expected_positions_d{d_model}"], atol=ATOL, rtol=RTOL,
+        hint=f"with token_positions given, add PE[token_positions] (row b of the batch uses token_positions[b]); d_model={d_model}",
+    )  # fmt: skip
 
 
 def test_sinusoidal_pe_has_no_parameters_or_saved_state():

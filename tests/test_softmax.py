@@ -30,7 +30,10 @@ def test_softmax_is_stable_for_inputs_offset_by_1000(dim):
     f = load_tensors("softmax")
     actual = run_softmax(f["in_features_plus_1000"], dim)
     assert torch.isfinite(actual).all(), "softmax of x + 1000 has inf/NaN: subtract the max along dim before exp"
-    assert_close(actual, f[f"expected_plus_1000_dim{dim % 3}"], atol=ATOL, rtol=RTOL)
+    assert_close(
+        actual, f[f"expected_plus_1000_dim{dim % 3}"], atol=ATOL, rtol=RTOL,
+        hint=f"softmax of x + 1000 along dim={dim} must equal softmax of x (adding a constant to a slice changes nothing)",
+    )  # fmt: skip
 
 
 def test_softmax_subtracts_the_max_of_each_slice_not_a_global_max():
@@ -38,4 +41,8 @@ def test_softmax_subtracts_the_max_of_each_slice_not_a_global_max():
     f = load_tensors("softmax")
     actual = run_softmax(f["in_features_row_offsets"], -1)
     assert torch.isfinite(actual).all(), "softmax gave inf/NaN on rows of very different size: subtract each slice's own max (keepdim=True)"
-    assert_close(actual, f["expected_row_offsets"], atol=ATOL, rtol=RTOL)
+    assert_close(
+        actual, f["expected_row_offsets"], atol=ATOL, rtol=RTOL,
+        hint="softmax is wrong on rows offset by -1000, 0 and +1000: subtract each slice's own max "
+        "(amax along dim, keepdim=True), not one max of the whole tensor",
+    )  # fmt: skip
