@@ -201,9 +201,11 @@ def test_encode_iterable_matches_tiktoken_for_any_chunking(tokenizer, tiktoken_g
     cuts = sorted(rng.sample(range(len(text) + 1), k=min(len(text) + 1, rng.randint(0, 8))))
     chunks = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)])]
     got = list(tokenizer.encode_iterable(iter(chunks)))
-    assert got == expected_ids(tiktoken_gpt2, text), (
-        f"encode_iterable over chunks {chunks!r} differs from encoding the whole text: do not encode each "
-        f"chunk on its own; a chunk edge may fall inside a word, a run of whitespace or a special token"
+    expected = expected_ids(tiktoken_gpt2, text)
+    assert got == expected, (
+        f"encode_iterable over chunks {chunks!r} gives {len(got)} ids, the whole text encodes to {len(expected)}: "
+        f"every character must be encoded exactly once (including what is left after the last chunk), and not "
+        f"chunk by chunk, since a chunk edge may fall inside a word, a run of whitespace or a special token"
     )
 
 

@@ -198,30 +198,33 @@ def run_mutants(
                 cwd=work, env=_worker_env(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             ), log, Path(spec["results"]), set(spec["mutants"])))  # fmt: skip
         seen: dict[Path, int] = {}
+
+        def record(verdict: Verdict) -> None:
+            report.verdicts.append(verdict)
+            if progress is not None:
+                progress(verdict)
+
         while procs:
             for entry in list(procs):
                 proc, log, results, expected = entry
-                finished = proc.poll() is not None
-                for record in _new_records(results, seen):
-                    if record["id"] is None:
-                        report.baseline = baseline_failures(record["outcome"])
-                        continue
-                    verdict = judge(by_id[record["id"]], record["outcome"], record["seconds"])
-                    expected.discard(record["id"])
-                    report.verdicts.append(verdict)
-                    if progress is not None:
-                        progress(verdict)
-                if finished:
-                    log.close()
-                    procs.remove(entry)
-                    tail = Path(log.name).read_text(errors="replace")[-1500:]
-                    for mid in sorted(expected):  # a worker that died takes its remaining mutants with it
-                        verdict = Verdict(mid, by_id[mid].problem, "unclear", how="grader error",
-                                          message=f"worker exited ({proc.returncode}) before this mutant: {first_line(tail[-300:])}")  # fmt: skip
-                        report.verdicts.append(verdict)
-                        if progress is not None:
-                            progress(verdict)
+                finished = proc.poll() is not None  # read the results after polling: none can be missed
+                for line in _new_records(results, seen):
+                    if line["id"] is None:
+                        report.baseline = baseline_failures(line["outcome"])
+                    else:
+                        expected.discard(line["id"])
+                        record(judge(by_id[line["id"]], line["outcome"], line["seconds"]))
+                if not finished:
+                    continue
+                log.close()
+                procs.remove(entry)
+                lines = [x for x in Path(log.name).read_text(errors="replace").splitlines() if x.strip()]
+                why = f"the worker exited ({proc.returncode}) first: {lines[-1].strip() if lines else 'no output'}"
+                for mid in sorted(expected):  # a worker that died takes its remaining mutants with it
+                    record(Verdict(mid, by_id[mid].problem, "unclear", how="grader error", message=why))
             time.sleep(0.1)
+        if baseline and report.baseline is None:
+            report.baseline = ["grader error: the baseline run never reported (see the worker logs with --keep)"]
     order = {m.id: i for i, m in enumerate(mutants)}
     report.verdicts.sort(key=lambda v: order[v.id])
     report.seconds = time.monotonic() - start

@@ -17,6 +17,7 @@ empty), workdir, results (JSON-lines file, one line per run, appended and flushe
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
@@ -98,6 +99,4 @@ if __name__ == "__main__":
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()
-    import os
-
     os._exit(code)  # like grading.runner: skip tearing down the preloaded (frozen) heap

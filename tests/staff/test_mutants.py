@@ -82,7 +82,8 @@ def _outcome(problem: str, **tests: dict) -> dict:
 def test_judge_counts_only_ordinary_failures_as_kills():
     m = Mutant("p.bug", "p", "d", "cs336_basics/x.py", (Hunk("a", "b"),))
     ok = {"outcome": "passed", "message": "", "exc_types": []}
-    assertion = {"outcome": "failed", "message": "AssertionError: y must be x shifted\nassert False", "exc_types": ["AssertionError"]}
+    assertion = {"outcome": "failed", "message": "AssertionError: y must be x shifted\nassert False",
+                 "exc_types": ["AssertionError"]}  # fmt: skip
     error = {"outcome": "failed", "message": "ValueError: bad shape", "exc_types": ["ValueError"]}
     timeout = {"outcome": "failed", "message": "timed out: the test ran longer than 60 s", "exc_types": ["Failed"]}
     crash = {"outcome": "failed", "message": "crashed: the test process died with SIGSEGV", "exc_types": []}
@@ -99,6 +100,14 @@ def test_judge_counts_only_ordinary_failures_as_kills():
     assert judge(m, {"error": "RuntimeError: collecting failed"}, 1.0).how == "grader error"
     bare = {"outcome": "failed", "message": "assert 3 == 4", "exc_types": ["AssertionError"]}
     assert judge(m, _outcome("p", t1=bare), 1.0).bare_message
+
+
+def test_a_worker_that_dies_leaves_its_mutants_unclear_never_killed():
+    mutants = load_catalogue().select(sample=True)[:2]
+    report = run_mutants(mutants, ROOT, jobs=1, python="/bin/false")
+    assert [(v.status, v.how) for v in report.verdicts] == [("unclear", "grader error")] * 2
+    assert "worker exited (1)" in report.verdicts[0].message
+    assert report.baseline and not report.ok, "a baseline that never ran must not pass"
 
 
 def test_ci_sample_of_mutants_is_killed_by_their_own_problems_tests():
