@@ -129,12 +129,3 @@ def test_transformer_lm_rejects_ids_that_are_not_batch_by_seq():
     f = load_tensors("transformer_lm")
     with pytest.raises(ValueError, match=r"\(batch, seq\)"):
         run_transformer_lm(*_shape(f), _weights(f), f["in_indices"][0])
-
-
-def test_model_config_names_the_bad_field():
-    from cs336_basics.config import ModelConfig
-
-    with pytest.raises(ValueError, match="position"):
-        ModelConfig(vocab_size=32, context_length=8, d_model=16, num_layers=1, num_heads=2, position="alibi")
-    with pytest.raises(ValueError, match="num_heads"):
-        ModelConfig(vocab_size=32, context_length=8, d_model=16, num_layers=1, num_heads=3)

@@ -50,12 +50,12 @@ class RotaryPositionalEmbedding(nn.Module):
 
     def __init__(self, theta: float, d_k: int, max_seq_len: int, device: torch.device | None = None):
         super().__init__()
-        if d_k % 2 != 0:
-            raise ValueError(f"RoPE rotates pairs of features, so d_k must be even; received d_k={d_k}")
         self.theta = theta
         self.d_k = d_k
         self.max_seq_len = max_seq_len
         # BEGIN SOLUTION
+        if d_k % 2 != 0:
+            raise ValueError(f"RoPE rotates pairs of features, so d_k must be even; received d_k={d_k}")
         # Angles in float64 keep large positions exact; the tables themselves are float32.
         angles = rope_angles(d_k, max_seq_len, theta)
         self.register_buffer("cos", torch.cos(angles).to(device=device, dtype=torch.float32), persistent=False)
