@@ -44,7 +44,11 @@ def assert_same_merges(got: list[tuple[bytes, bytes]], expected: list[tuple[byte
             f"merges (including overlapping pairs such as 'aaa') and the tie-break: among equally frequent pairs "
             f"the lexicographically GREATER (left bytes, right bytes) wins."
         )
-    assert len(got) == len(expected), f"{len(got)} merges, expected {len(expected)}"
+    assert len(got) == len(expected), (
+        f"{len(got)} merges, expected {len(expected)} (the first {min(len(got), len(expected))} agree). Make "
+        f"vocab_size - 256 - len(special_tokens) merges, stopping early only when no adjacent pair is left; pairs "
+        f"never span two pre-tokens or a special token (remove the special tokens before pre-tokenising)."
+    )
 
 
 def assert_same_vocab(got: dict[int, bytes], expected: dict[int, bytes], num_specials: int) -> None:
