@@ -68,7 +68,8 @@ def init_distributed(device_name: str) -> Dist:
         if device.type == "cuda":
             torch.cuda.set_device(device)
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    if device.type == "cpu":
+    if device.type == "cpu" and not os.environ.get("OMP_NUM_THREADS"):
+        # share the cores among the processes on this machine; an explicit OMP_NUM_THREADS wins
         local_world = int(os.environ.get("LOCAL_WORLD_SIZE", str(world_size)))
         torch.set_num_threads(max(1, available_cores() // local_world))
     return Dist(rank, local_rank, world_size, device)

@@ -3,6 +3,7 @@ batches, gradients are averaged (the ranks end with bit-identical weights), and 
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from cs336_basics.nn.loss import cross_entropy
 from cs336_basics.nn.transformer import TransformerLM
 from cs336_basics.train import batch_generator
 from cs336_basics.train_config import TRAIN_PRESETS
-from tests.staff.tiny_run import REPO, debug_args, tiny_corpus
+from tests.staff.tiny_run import debug_args, one_thread, tiny_corpus  # noqa: F401 (one_thread: autouse)
 
 pytestmark = pytest.mark.staff
 
@@ -30,7 +31,7 @@ def ddp_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("ddp")
     args = debug_args(train_txt, val_txt, "run", "--steps", str(STEPS), "--log_interval", "1", "--eval_interval", "6", "--samples", "0")
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "cs336_basics.cli", *args]
-    env = {"PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, f"torchrun failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
     return workdir, result

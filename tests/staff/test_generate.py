@@ -10,6 +10,7 @@ import torch
 from cs336_basics.config import ModelConfig
 from cs336_basics.generate import generate, sample_next_token
 from cs336_basics.nn.transformer import TransformerLM
+from tests.staff.tiny_run import one_thread  # noqa: F401 (autouse: one CPU thread)
 
 pytestmark = pytest.mark.staff
 

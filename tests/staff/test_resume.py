@@ -16,7 +16,7 @@ from cs336_basics.checkpoint import read_checkpoint
 from cs336_basics.metrics import read_metrics
 from cs336_basics.train import TrainingDiverged, resume_training, train
 from cs336_basics.train_config import build_config
-from tests.staff.tiny_run import REPO, debug_args, tiny_corpus
+from tests.staff.tiny_run import REPO, debug_args, one_thread, tiny_corpus  # noqa: F401 (one_thread: autouse)
 
 pytestmark = pytest.mark.staff
 

