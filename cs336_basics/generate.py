@@ -49,12 +49,14 @@ def generate(
     stop_token_id: int | None = None,
     seed: int | None = None,
     use_cache: bool = True,
+    vocab_size: int | None = None,
 ) -> list[int]:
     """Continue `prompt` (token ids) by up to `max_new_tokens` tokens; stop after `stop_token_id` (included).
 
     A prefix longer than the model's context is cut to its last context_length tokens (without the cache)
     or, with the cache, re-prefilled from its last context_length // 2 tokens when the cache is full.
-    `seed` makes sampling reproducible. Returns the new tokens only."""
+    `seed` makes sampling reproducible; `vocab_size` limits sampling to ids below it (a tokenizer smaller
+    than the model's vocabulary cannot decode the others). Returns the new tokens only."""
     if not prompt:
         raise ValueError("generate: the prompt must contain at least one token")
     if max_new_tokens < 0:
@@ -82,7 +84,7 @@ def generate(
             cached = len(tokens)
         else:
             logits = model(torch.tensor([tokens[-context_length:]], device=device))[0, -1]
-        token = sample_next_token(logits, temperature, top_p, generator)
+        token = sample_next_token(logits[:vocab_size], temperature, top_p, generator)
         tokens.append(token)
         new.append(token)
         if token == stop_token_id:
@@ -105,7 +107,7 @@ def generate_text(
     """`generate` on text: the prompt followed by its continuation, decoded (the stop token is dropped)."""
     stop_id = tokenizer.encode(stop_token)[0] if stop_token else None
     ids = tokenizer.encode(prompt)
-    new = generate(model, ids, max_new_tokens, temperature, top_p, stop_id, seed)
+    new = generate(model, ids, max_new_tokens, temperature, top_p, stop_id, seed, vocab_size=len(tokenizer.vocab))
     if new and new[-1] == stop_id:
         new = new[:-1]
     return tokenizer.decode(ids + new)

@@ -67,7 +67,10 @@ def run(args: argparse.Namespace) -> int:
     prompt_ids = tokenizer.encode(args.prompt or config.data.special_token)
     for i in range(args.num_samples):
         seed = None if args.seed is None else args.seed + i
-        new = generate(model, prompt_ids, args.max_new_tokens, args.temperature, args.top_p, stop_id, seed, use_cache=not args.no_cache)
+        new = generate(
+            model, prompt_ids, args.max_new_tokens, args.temperature, args.top_p, stop_id, seed,
+            use_cache=not args.no_cache, vocab_size=len(tokenizer.vocab),
+        )  # fmt: skip
         if new and new[-1] == stop_id:
             new = new[:-1]
         if args.num_samples > 1:
