@@ -13,6 +13,7 @@ from jaxtyping import Float
 from torch import Tensor, nn
 
 from cs336_basics.nn.functional import softmax
+from cs336_basics.nn.kv_cache import KVCache
 
 
 def sample_next_token(
@@ -78,7 +79,7 @@ def generate(
         if use_cache:
             if cache is None or len(tokens) > context_length:
                 keep = tokens[-(context_length // 2 if cache is not None else context_length) :]
-                tokens, cache, cached = keep, model.new_kv_cache(batch_size=1), 0
+                tokens, cache, cached = keep, KVCache.for_model(model, batch_size=1), 0
             feed = torch.tensor([tokens[cached:]], device=device)
             logits = model(feed, kv_cache=cache)[0, -1]
             cached = len(tokens)

@@ -9,6 +9,7 @@ import torch
 
 from cs336_basics.config import ModelConfig
 from cs336_basics.generate import generate, sample_next_token
+from cs336_basics.nn.kv_cache import KVCache
 from cs336_basics.nn.transformer import TransformerLM
 from tests.staff.tiny_run import one_thread  # noqa: F401 (autouse: one CPU thread)
 
@@ -52,7 +53,7 @@ def test_cached_logits_match_full_forward_at_every_position(model):
     tokens = torch.tensor([PROMPT + [11, 12, 13, 14]])
     with torch.no_grad():
         full = model(tokens)[0]
-        cache = model.new_kv_cache(batch_size=1)
+        cache = KVCache.for_model(model, batch_size=1)
         steps = [model(tokens[:, : len(PROMPT)], kv_cache=cache)[0]]
         for i in range(len(PROMPT), tokens.shape[1]):
             steps.append(model(tokens[:, i : i + 1], kv_cache=cache)[0])
