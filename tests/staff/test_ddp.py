@@ -30,7 +30,7 @@ def ddp_run(tmp_path_factory):
     train_txt, val_txt = tiny_corpus(tmp_path_factory)
     workdir = tmp_path_factory.mktemp("ddp")
     args = debug_args(train_txt, val_txt, "run", "--steps", str(STEPS), "--log_interval", "1", "--eval_interval", "6", "--samples", "0")
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "cs336_basics.cli", *args]
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "cs336_basics", *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, f"torchrun failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"

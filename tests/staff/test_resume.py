@@ -50,7 +50,7 @@ def reference(tmp_path_factory):
 
 def start_run(tmp_path_factory, out):
     train_txt, val_txt = tiny_corpus(tmp_path_factory)
-    argv = [sys.executable, "-m", "cs336_basics.cli", *debug_args(train_txt, val_txt, out, *RUN_OPTIONS)]
+    argv = [sys.executable, "-m", "cs336_basics", *debug_args(train_txt, val_txt, out, *RUN_OPTIONS)]
     return subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -44,10 +44,10 @@ def debug_args(train: Path, val: Path, out_dir: Path, *extra: str) -> list[str]:
 
 
 def run_cs336(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
-    """Run `python -m cs336_basics.cli ARGS` in a fresh process (the same as the `cs336` script)."""
+    """Run `python -m cs336_basics ARGS` in a fresh process (the same as the `cs336` script)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "cs336_basics.cli", *args],
+        [sys.executable, "-m", "cs336_basics", *args],
         cwd=REPO,
         env=env,
         capture_output=True,
