@@ -1,0 +1,38 @@
+"""Gradient clipping by the global L2 norm (Pascanu et al. 2013, §3.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+
+def clip_gradients(parameters: Iterable[torch.nn.Parameter], max_l2_norm: float, eps: float = 1e-6) -> Float[Tensor, ""]:
+    """Scale all gradients in place by max_l2_norm / (‖g‖ + eps) when their global norm ‖g‖ exceeds max_l2_norm.
+
+    ‖g‖ is the L2 norm of every gradient concatenated; parameters whose `.grad` is None (frozen or
+    unused) are skipped. Gradients are never scaled up. `parameters` may be a generator (it is read once).
+    Returns the pre-clip norm as a 0-dim tensor (no host-device sync; call `.item()` to log it); 0 when
+    no parameter has a gradient.
+
+    Example: gradients [3., 4.] with max_l2_norm 1 become [0.6, 0.8] (times 5 / (5 + 1e-6)); returns 5.
+    """
+    # BEGIN SOLUTION
+    if not max_l2_norm > 0:
+        raise ValueError(f"clip_gradients: max_l2_norm must be > 0, got {max_l2_norm!r}")
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    device = grads[0].device
+    # accumulate in float32 at least, so bfloat16/float16 gradients neither overflow nor lose the sum
+    accumulate = torch.float64 if any(g.dtype == torch.float64 for g in grads) else torch.float32
+    per_tensor = torch.stack([torch.linalg.vector_norm(g.detach(), dtype=accumulate).to(device) for g in grads])
+    total = torch.linalg.vector_norm(per_tensor)
+    # a tensor-valued condition keeps this sync-free on a GPU; the factor is exactly 1 when not clipping
+    scale = torch.where(total > max_l2_norm, max_l2_norm / (total + eps), torch.ones_like(total))
+    for g in grads:
+        g.detach().mul_(scale.to(g.device))
+    return total
+    # END SOLUTION

@@ -1,0 +1,144 @@
+"""get_batch: shapes, dtype, device, targets shifted by one, uniform start positions, memmap input."""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+
+from tests.adapters import run_get_batch
+
+pytestmark = pytest.mark.problem("data_loading")
+
+
+def _seed(seed: int) -> None:
+    # a student may sample with numpy or torch: seed both so every run draws the same batches
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _check_batch(x, y, dataset: np.ndarray, batch_size: int, context_length: int) -> None:
+    for name, t in (("x", x), ("y", y)):
+        assert isinstance(t, torch.Tensor), f"{name} must be a torch.Tensor, got {type(t).__name__}"
+        assert t.shape == (batch_size, context_length), (
+            f"{name} must have shape (batch_size, context_length) = {(batch_size, context_length)}, got {tuple(t.shape)}"
+        )
+        assert t.dtype == torch.int64, f"{name} must be int64 (torch.long, what nn.Embedding expects), got {t.dtype}"
+    # dataset[i] = i + offset, so a row's first value gives its start
+    offset = int(dataset[0])
+    starts = x[:, 0] - offset
+    last = len(dataset) - context_length - 1
+    assert int(starts.min()) >= 0 and int(starts.max()) <= last, (
+        f"start positions must lie in [0, len(dataset) - context_length - 1] = [0, {last}], "
+        f"got starts from {int(starts.min())} to {int(starts.max())}"
+    )
+    windows = starts[:, None] + offset + torch.arange(context_length)
+    assert torch.equal(x, windows), "each row of x must be context_length consecutive tokens dataset[s : s + context_length]"
+    assert torch.equal(y, x + 1), "y must be x shifted by one token: y[b, i] = dataset[s + i + 1] (the next token)"
+
+
+def test_get_batch_shapes_dtype_and_targets_shifted_by_one():
+    dataset = np.arange(1000, 1100, dtype=np.int64)
+    _seed(0)
+    x, y = run_get_batch(dataset, 8, 5, "cpu")
+    _check_batch(x, y, dataset, 8, 5)
+    assert x.device.type == "cpu" and y.device.type == "cpu", f"asked for 'cpu', got {x.device} and {y.device}"
+
+
+def test_get_batch_returns_int64_from_uint16_tokens():
+    # token files are uint16 on disk; the batch must still be int64
+    dataset = np.arange(500, 600, dtype=np.uint16)
+    _seed(1)
+    x, y = run_get_batch(dataset, 4, 7, "cpu")
+    _check_batch(x, y, dataset, 4, 7)
+
+
+def test_get_batch_start_positions_are_uniform_including_the_last():
+    dataset = np.arange(20, dtype=np.int64)
+    context_length = 4
+    num_starts = len(dataset) - context_length  # starts 0..15: the last one's target is dataset[19]
+    draws, batch_size = 10, 800
+    _seed(2)
+    counts: Counter[int] = Counter()
+    for _ in range(draws):
+        x, y = run_get_batch(dataset, batch_size, context_length, "cpu")
+        _check_batch(x, y, dataset, batch_size, context_length)
+        counts.update(x[:, 0].tolist())
+    n = draws * batch_size
+    expected = n / num_starts
+    # each count is Binomial(n, 1/16): mean 500, sd 21.7; 6 sd keeps a false failure below 1e-8 per start,
+    # while a start that is never drawn (count 0) or drawn 16/15 as often (+33) is far outside
+    # (the seeds are fixed, so the test is deterministic anyway)
+    sd = (n * (1 / num_starts) * (1 - 1 / num_starts)) ** 0.5
+    for start in range(num_starts):
+        assert abs(counts[start] - expected) <= 6 * sd, (
+            f"start position {start} was drawn {counts[start]} times in {n} samples, expected {expected:.0f} "
+            f"± {6 * sd:.0f}: starts must be uniform over 0 .. len(dataset) - context_length - 1 = "
+            f"0 .. {num_starts - 1}" + (" (the last start must be reachable)" if start == num_starts - 1 else "")
+        )
+
+
+def test_get_batch_smallest_dataset_has_exactly_one_start():
+    dataset = np.arange(7, 13, dtype=np.int64)  # 6 tokens, context 5: only start 0 fits
+    _seed(3)
+    x, y = run_get_batch(dataset, 3, 5, "cpu")
+    _check_batch(x, y, dataset, 3, 5)
+
+
+def _assert_raises(call, what: str) -> None:
+    try:
+        call()
+    except NotImplementedError:  # a RuntimeError, but an unimplemented get_batch must not pass
+        pytest.fail("get_batch is not implemented yet")
+    except (ValueError, RuntimeError, IndexError, AssertionError):
+        return
+    pytest.fail(f"get_batch must raise an error for {what} (ValueError preferred), but it returned a batch")
+
+
+def test_get_batch_dataset_too_short_raises():
+    # 5 tokens cannot give 5 inputs + 1 target
+    _assert_raises(lambda: run_get_batch(np.arange(5, dtype=np.int64), 2, 5, "cpu"), "a too-short dataset")
+
+
+def test_get_batch_reads_a_memmap_without_loading_it_whole(tmp_path):
+    n = 2_000_000  # 4 MB of uint16 on disk; as int64 it would be 16 MB
+    path = tmp_path / "tokens.npy"
+    np.save(path, np.arange(n, dtype=np.int64).astype(np.uint16))
+    dataset = np.load(path, mmap_mode="r")
+    assert isinstance(dataset, np.memmap)
+    _seed(4)
+    tracemalloc.start()
+    try:
+        x, y = run_get_batch(dataset, 4, 16, "cpu")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert torch.equal(y[:, :-1], x[:, 1:]), "y must be x shifted by one token"
+    # dataset[i] = i mod 2**16, so a window starting at value s holds (s, s + 1, ...) mod 2**16
+    window = (x[:, :1] + torch.arange(17)) % 2**16
+    assert torch.equal(x, window[:, :-1]) and torch.equal(y, window[:, 1:]), "rows must be windows of the memmap"
+    # numpy reports its array allocations to tracemalloc: a batch needs a few KB, copying the whole
+    # array (np.array(dataset), dataset.astype(...)) allocates >= 4 MB
+    assert peak < 1_000_000, (
+        f"get_batch allocated {peak / 1e6:.1f} MB of numpy memory for a batch of 4 x 16 tokens: index only the "
+        f"sampled windows of the memmap instead of converting the whole dataset"
+    )
+
+
+def test_get_batch_invalid_device_raises():
+    dataset = np.arange(100, dtype=np.int64)
+    _assert_raises(lambda: run_get_batch(dataset, 2, 4, "not-a-device"), "an unknown device name")
+    if not torch.cuda.is_available():
+        _assert_raises(lambda: run_get_batch(dataset, 2, 4, "cuda:0"), "CUDA on a machine without it")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_get_batch_places_tensors_on_cuda():
+    dataset = np.arange(100, dtype=np.int64)
+    _seed(5)
+    x, y = run_get_batch(dataset, 2, 4, "cuda:0")
+    assert x.device.type == "cuda" and y.device.type == "cuda", f"asked for 'cuda:0', got {x.device} and {y.device}"
+    _check_batch(x.cpu(), y.cpu(), dataset, 2, 4)
