@@ -13,7 +13,7 @@ from cs336_basics import cli
 from cs336_basics.commands.dataclass_options import _field_paths
 from cs336_basics.metrics import read_metrics
 from cs336_basics.train_config import TRAIN_PRESETS, TrainConfig, build_config
-from tests.staff.tiny_run import debug_args, one_thread, run_cs336, tiny_corpus  # noqa: F401 (one_thread: autouse)
+from tests.staff.tiny_run import cs336, debug_args, one_thread, tiny_corpus  # noqa: F401 (one_thread: autouse)
 
 pytestmark = pytest.mark.staff
 
@@ -23,9 +23,9 @@ def debug_run(tmp_path_factory):
     """One finished debug run (40 steps) shared by the tests of this module."""
     train, val = tiny_corpus(tmp_path_factory)
     out = tmp_path_factory.mktemp("debug_run")
-    result = run_cs336(*debug_args(train, val, out, "--steps", "40", "--eval_interval", "20"))
-    assert result.returncode == 0, result.stderr[-3000:]
-    return out, result
+    code, stdout, stderr = cs336(*debug_args(train, val, out, "--steps", "40", "--eval_interval", "20"))
+    assert code == 0, stderr[-3000:]
+    return out, stdout
 
 
 def test_every_subcommand_help_describes_every_option(capsys):
@@ -83,7 +83,7 @@ def test_build_config_layers_preset_file_and_options():
 
 
 def test_debug_run_writes_metrics_plot_checkpoint_and_samples(debug_run):
-    out, result = debug_run
+    out, stdout = debug_run
     for name in ("checkpoint.pt", "metrics.jsonl", "loss.png", "config.json", "samples.txt", "tokenizer", "data/train.npy"):
         assert (out / name).exists(), f"the run did not write {name}"
     records = read_metrics(out / "metrics.jsonl")
@@ -94,27 +94,27 @@ def test_debug_run_writes_metrics_plot_checkpoint_and_samples(debug_run):
     assert [r["step"] for r in evals] == [20, 40]
     assert all(0 < r["val_nats_per_byte"] < r["val_loss"] for r in evals)
     assert records[-1]["train_loss"] < records[0]["train_loss"] - 1.0, "40 steps should cut the loss by over a nat"
-    assert "unigram baseline" in result.stdout and "nats/byte" in result.stdout
-    assert "--- sample 1 ---" in result.stdout
+    assert "unigram baseline" in stdout and "nats/byte" in stdout
+    assert "--- sample 1 ---" in stdout
 
 
 def test_rerun_reuses_prepared_data(debug_run, tmp_path_factory):
     out, _ = debug_run
     train, val = tiny_corpus(tmp_path_factory)
     before = (out / "data" / "train.npy").stat().st_mtime_ns
-    again = run_cs336(*debug_args(train, val, out, "--steps", "2", "--samples", "0"))
-    assert again.returncode == 0, again.stderr[-2000:]
-    assert "reusing the prepared data" in again.stdout
+    code, stdout, stderr = cs336(*debug_args(train, val, out, "--steps", "2", "--samples", "0"))
+    assert code == 0, stderr[-2000:]
+    assert "reusing the prepared data" in stdout
     assert (out / "data" / "train.npy").stat().st_mtime_ns == before
 
 
 def test_generate_from_checkpoint_is_seeded(debug_run):
     out, _ = debug_run
     args = ["generate", "--checkpoint", str(out / "checkpoint.pt"), "--prompt", "PROSPERO", "--max-new-tokens", "12"]
-    first = run_cs336(*args, "--seed", "3")
-    second = run_cs336(*args, "--seed", "3", "--temperature", "0.8")  # 0.8 is the default
-    assert first.returncode == 0, first.stderr[-2000:]
-    assert first.stdout.startswith("PROSPERO") and first.stdout == second.stdout
+    first = cs336(*args, "--seed", "3")
+    second = cs336(*args, "--seed", "3", "--temperature", "0.8")  # 0.8 is the default
+    assert first[0] == 0, first[2][-2000:]
+    assert first[1].startswith("PROSPERO") and first[1] == second[1]
 
 
 def test_tokenizer_commands_round_trip(tmp_path_factory, tmp_path):
@@ -122,10 +122,10 @@ def test_tokenizer_commands_round_trip(tmp_path_factory, tmp_path):
 
     train, _ = tiny_corpus(tmp_path_factory)
     tok_dir, ids_path = tmp_path / "tok", tmp_path / "ids.npy"
-    made = run_cs336("train-tokenizer", "--input", str(train), "--vocab-size", "300", "--out", str(tok_dir))
-    assert made.returncode == 0, made.stderr[-2000:]
-    encoded = run_cs336("encode", "--tokenizer", str(tok_dir), "--input", str(train), "--out", str(ids_path))
-    assert encoded.returncode == 0, encoded.stderr[-2000:]
+    made = cs336("train-tokenizer", "--input", str(train), "--vocab-size", "300", "--out", str(tok_dir))
+    assert made[0] == 0, made[2][-2000:]
+    encoded = cs336("encode", "--tokenizer", str(tok_dir), "--input", str(train), "--out", str(ids_path))
+    assert encoded[0] == 0, encoded[2][-2000:]
     ids = np.load(ids_path)
     assert ids.dtype == np.uint16 and ids.max() < 300
     assert Tokenizer.load(tok_dir).decode(ids.tolist()) == train.read_text(), "encode then decode must give the text back"
