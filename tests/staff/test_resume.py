@@ -65,13 +65,15 @@ def wait_for(condition, process, timeout=60.0):
 def test_killed_run_resumed_matches_uninterrupted_run_bit_for_bit(reference, tmp_path_factory):
     out = tmp_path_factory.mktemp("killed")
     process = start_run(tmp_path_factory, out)
-    wait_for(lambda: (out / "checkpoint.pt").exists(), process)
+    metrics = out / "metrics.jsonl"
+    # past the step-20 checkpoint, so (most likely) records newer than the checkpoint must be dropped on resume
+    wait_for(lambda: metrics.exists() and len(read_metrics(metrics)) >= 25, process)
     process.send_signal(signal.SIGKILL)
     process.wait()
     saved_step = read_checkpoint(out / "checkpoint.pt")["iteration"]
     assert 0 < saved_step < STEPS, f"the run was killed after finishing (checkpoint at step {saved_step})"
     resume_training(out)
-    resumed = comparable(read_metrics(out / "metrics.jsonl"))
+    resumed = comparable(read_metrics(metrics))
     assert [r["step"] for r in resumed] == list(range(1, STEPS + 1)), "each step must be logged exactly once"
     first_bad = next((i for i, (a, b) in enumerate(zip(resumed, reference)) if a != b), None)
     assert resumed == reference, (
