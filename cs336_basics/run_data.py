@@ -26,6 +26,27 @@ from cs336_basics.data import load_tokens
 from cs336_basics.train_config import TrainConfig
 
 TOKENIZER_DIR = "tokenizer"
+VOCAB_FILE, MERGES_FILE, SPECIALS_FILE = "vocab.json", "merges.txt", "special_tokens.json"
+
+
+def save_tokenizer(tokenizer, directory: str | Path) -> None:
+    """Write a tokenizer directory: vocab.json and merges.txt (Tokenizer.save) and special_tokens.json."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(directory / VOCAB_FILE, directory / MERGES_FILE)
+    _write_text_atomic(directory / SPECIALS_FILE, json.dumps(tokenizer.special_tokens) + "\n")
+
+
+def load_tokenizer(directory: str | Path):
+    """The tokenizer of a directory written by `save_tokenizer` (`cs336 train-tokenizer --out DIR`)."""
+    from cs336_basics.tokenizer.tokenizer import Tokenizer
+
+    directory = Path(directory)
+    for name in (VOCAB_FILE, MERGES_FILE, SPECIALS_FILE):
+        if not (directory / name).is_file():
+            raise FileNotFoundError(f"tokenizer directory {str(directory)!r} has no {name} (write one with cs336 train-tokenizer)")
+    specials = json.loads((directory / SPECIALS_FILE).read_text())
+    return Tokenizer.from_files(directory / VOCAB_FILE, directory / MERGES_FILE, specials)
 
 
 @dataclass
@@ -113,7 +134,12 @@ def _build(config: TrainConfig, data_dir: Path, tok_dir: Path, log: Callable[[st
         shutil.rmtree(tok_dir)
     tokenizer = None
     if data.tokenizer is not None:
-        tokenizer = Tokenizer.load(data.tokenizer)
+        tokenizer = load_tokenizer(data.tokenizer)
+        if data.special_token not in tokenizer.special_tokens:
+            raise ValueError(
+                f"DataConfig.tokenizer: {data.tokenizer!r} does not reserve the special token {data.special_token!r} "
+                f"(it has {tokenizer.special_tokens})"
+            )
     elif train_src.suffix == ".txt":
         log(f"training a BPE tokenizer of {config.model.vocab_size} tokens on {train_src}")
         vocab, merges = train_bpe(train_src, config.model.vocab_size, [data.special_token])
@@ -126,7 +152,7 @@ def _build(config: TrainConfig, data_dir: Path, tok_dir: Path, log: Callable[[st
                 f"ModelConfig.vocab_size: the tokenizer has {len(tokenizer.vocab)} tokens, more than the model's "
                 f"vocab_size={config.model.vocab_size}"
             )
-        tokenizer.save(tok_dir)
+        save_tokenizer(tokenizer, tok_dir)
         lengths = np.zeros(config.model.vocab_size, dtype=np.int64)
         for token_id, token in tokenizer.vocab.items():
             lengths[token_id] = len(token)

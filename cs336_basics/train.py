@@ -230,9 +230,9 @@ def _write_samples(config: TrainConfig, model: torch.nn.Module, tokenizer_dir: P
     if config.samples == 0 or tokenizer_dir is None:
         return []
     from cs336_basics.generate import generate_text
-    from cs336_basics.tokenizer.tokenizer import Tokenizer
+    from cs336_basics.run_data import load_tokenizer
 
-    tokenizer = Tokenizer.load(tokenizer_dir)
+    tokenizer = load_tokenizer(tokenizer_dir)
     samples = [
         generate_text(
             model, tokenizer, config.sample_prompt or config.data.special_token, config.sample_tokens,

@@ -17,17 +17,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cs336_basics.tokenizer.tokenizer import Tokenizer
+    from cs336_basics.run_data import load_tokenizer
 
     source, out = Path(args.input), Path(args.out)
     if not source.is_file():
         raise FileNotFoundError(f"input file {str(source)!r} does not exist")
     if out.suffix != ".npy":
         raise UserError(f"--out must end in .npy, got {str(out)!r}")
-    if not Path(args.tokenizer).is_dir():
-        raise FileNotFoundError(f"tokenizer directory {args.tokenizer!r} does not exist")
     started = time.perf_counter()
-    tokenizer = Tokenizer.load(args.tokenizer)
+    tokenizer = load_tokenizer(args.tokenizer)
     try:
         count = tokenizer.encode_file(source, out, num_processes=args.num_processes)
     except ValueError as e:

@@ -36,8 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from cs336_basics.distributed import resolve_device
     from cs336_basics.generate import generate
     from cs336_basics.nn.transformer import TransformerLM
-    from cs336_basics.run_data import TOKENIZER_DIR
-    from cs336_basics.tokenizer.tokenizer import Tokenizer
+    from cs336_basics.run_data import TOKENIZER_DIR, load_tokenizer
     from cs336_basics.train_config import TrainConfig
 
     path = Path(args.checkpoint)
@@ -62,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{path}: {e}") from e
     model = TransformerLM(config.model, device=device, dtype=torch.float32)
     model.load_state_dict(state["model"])
-    tokenizer = Tokenizer.load(tokenizer_dir)
+    tokenizer = load_tokenizer(tokenizer_dir)
     stop_id = tokenizer.encode(config.data.special_token)[0]
     prompt_ids = tokenizer.encode(args.prompt or config.data.special_token)
     for i in range(args.num_samples):

@@ -17,13 +17,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="*",
         default=["<|endoftext|>"],
         metavar="TOKEN",
-        help="tokens kept whole and never merged across (default: <|endoftext|>; give none with an empty list)",
+        help="tokens kept whole and never merged across (default: <|endoftext|>; an empty list gives none)",
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="directory to write the tokenizer to (created)")
     parser.add_argument("--num-processes", type=int, default=None, metavar="N", help="pre-tokenisation processes (default: all cores)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from cs336_basics.run_data import save_tokenizer
     from cs336_basics.tokenizer.tokenizer import Tokenizer
     from cs336_basics.tokenizer.train_bpe import train_bpe
 
@@ -38,6 +39,6 @@ def run(args: argparse.Namespace) -> int:
         vocab, merges = train_bpe(source, args.vocab_size, args.special_tokens, num_processes=args.num_processes)
     except ValueError as e:
         raise UserError(str(e)) from e
-    Tokenizer(vocab, merges, args.special_tokens).save(args.out)
+    save_tokenizer(Tokenizer(vocab, merges, args.special_tokens), args.out)
     print(f"trained {len(vocab)} tokens ({len(merges)} merges) on {source} in {time.perf_counter() - started:.1f} s -> {args.out}")
     return 0

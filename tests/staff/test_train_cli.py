@@ -118,7 +118,7 @@ def test_generate_from_checkpoint_is_seeded(debug_run):
 
 
 def test_tokenizer_commands_round_trip(tmp_path_factory, tmp_path):
-    from cs336_basics.tokenizer.tokenizer import Tokenizer
+    from cs336_basics.run_data import load_tokenizer
 
     train, _ = tiny_corpus(tmp_path_factory)
     tok_dir, ids_path = tmp_path / "tok", tmp_path / "ids.npy"
@@ -128,7 +128,7 @@ def test_tokenizer_commands_round_trip(tmp_path_factory, tmp_path):
     assert encoded[0] == 0, encoded[2][-2000:]
     ids = np.load(ids_path)
     assert ids.dtype == np.uint16 and ids.max() < 300
-    assert Tokenizer.load(tok_dir).decode(ids.tolist()) == train.read_text(), "encode then decode must give the text back"
+    assert load_tokenizer(tok_dir).decode(ids.tolist()) == train.read_text(), "encode then decode must give the text back"
 
 
 def test_presets_are_valid_and_documented():
