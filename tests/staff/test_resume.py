@@ -20,9 +20,9 @@ from tests.staff.tiny_run import REPO, debug_args, one_thread, tiny_corpus  # no
 
 pytestmark = pytest.mark.staff
 
-STEPS = 200
-# log every step, evaluate every 50, checkpoint every 20: a kill lands between checkpoints
-RUN_OPTIONS = ["--steps", str(STEPS), "--log_interval", "1", "--eval_interval", "50", "--checkpoint_interval", "20", "--samples", "0"]
+STEPS = 80
+# log every step, evaluate every 40, checkpoint every 20: a kill lands between checkpoints
+RUN_OPTIONS = ["--steps", str(STEPS), "--log_interval", "1", "--eval_interval", "40", "--checkpoint_interval", "20", "--samples", "0"]
 COMPARED = ("step", "tokens", "train_loss", "lr", "grad_norm", "val_loss", "val_nats_per_byte")
 
 
@@ -107,7 +107,7 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path_fact
     def poisoned(logits, targets):
         calls["n"] += 1
         loss = real_cross_entropy(logits, targets)
-        return loss * float("nan") if calls["n"] == 27 else loss  # the 27th training step (no eval before 50)
+        return loss * float("nan") if calls["n"] == 27 else loss  # the 27th training step (no eval before 40)
 
     monkeypatch.setattr(train_module, "cross_entropy", poisoned)
     with pytest.raises(TrainingDiverged, match=r"diverged at step 27.*last good checkpoint \(step 20\)"):
