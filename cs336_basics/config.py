@@ -41,7 +41,8 @@ class ModelConfig:
     num_heads: int
     """Number of attention heads."""
     d_ff: int | None = None
-    """Hidden width of the feed-forward network; None means `default_d_ff(d_model)`."""
+    """Hidden width of the feed-forward network; None means the parameter-matched default:
+    `default_d_ff(d_model)` (≈ 8/3 d_model) for swiglu, 4 * d_model for silu."""
     rope_theta: float = 10000.0
     """RoPE base Θ (Su et al. 2021): angle of pair k at position i is i / Θ^(2k/head_dim)."""
     head_dim: int | None = None
@@ -59,8 +60,12 @@ class ModelConfig:
         for name in ("vocab_size", "context_length", "d_model", "num_layers", "num_heads"):
             value = getattr(self, name)
             _check(isinstance(value, int) and value > 0, name, f"must be a positive integer, got {value!r}")
+        for name, allowed in (("position", Position), ("norm", Norm), ("ffn", FFN)):
+            choices = allowed.__args__
+            _check(getattr(self, name) in choices, name, f"must be one of {choices}, got {getattr(self, name)!r}")
         if self.d_ff is None:
-            self.d_ff = default_d_ff(self.d_model)
+            # Three d_model x d_ff matrices at 8/3 d_model hold as many weights as two at 4 d_model.
+            self.d_ff = default_d_ff(self.d_model) if self.ffn == "swiglu" else 4 * self.d_model
         _check(isinstance(self.d_ff, int) and self.d_ff > 0, "d_ff", f"must be a positive integer, got {self.d_ff!r}")
         if self.head_dim is None:
             _check(
@@ -74,9 +79,6 @@ class ModelConfig:
             _check(self.head_dim % 2 == 0, "head_dim", f"RoPE rotates pairs, so head_dim must be even, got {self.head_dim}")
         _check(self.rope_theta > 0, "rope_theta", f"must be positive, got {self.rope_theta!r}")
         _check(self.eps > 0, "eps", f"must be positive, got {self.eps!r}")
-        for name, allowed in (("position", Position), ("norm", Norm), ("ffn", FFN)):
-            choices = allowed.__args__
-            _check(getattr(self, name) in choices, name, f"must be one of {choices}, got {getattr(self, name)!r}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -1,0 +1,59 @@
+"""Training time of our BPE trainer vs Hugging Face `tokenizers` (Rust), same corpus, vocab and threads.
+
+    uv run --group bench python benchmarks/bench_train_bpe.py [--processes 2] [--repeats 2]
+
+Cases: the built-in Shakespeare training text (about 4.8 MB) at vocab 10,000, and a CS336-sized small case
+(its first 130 KB) at vocab 500. HF: BpeTrainer with the ByteLevel pre-tokenizer (GPT-2's pattern and byte
+alphabet), `<|endoftext|>` as special token, RAYON_NUM_THREADS = our process count. Goal: ratio <= 1.0
+(our time / HF's time) on the large case with 2 processes. HF breaks ties between equally frequent pairs
+its own way, so the merges are not compared here (the tests compare ours with a naive trainer).
+Timings are wall-clock on whatever machine runs this; run it a couple of times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import EOT, WORK_DIR, best_time, shakespeare_train_file  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    os.environ["RAYON_NUM_THREADS"] = str(args.processes)  # read when tokenizers starts its thread pool
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    from cs336_basics.tokenizer.train_bpe import train_bpe
+
+    big = shakespeare_train_file()
+    small = WORK_DIR / "shakespeare_130k.txt"
+    data = big.read_bytes()[:130_000]
+    small.write_bytes(data[: data.rfind(b"\n") + 1])
+
+    def hf_train(path: Path, vocab_size: int) -> None:
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size,
+            special_tokens=[EOT],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        )
+        tok.train([str(path)], trainer)
+
+    print(f"processes/threads: {args.processes}; best of {args.repeats}; cpu cores here: {os.cpu_count()}")
+    for label, path, vocab_size in [("shakespeare 4.8 MB", big, 10_000), ("small 130 KB", small, 500)]:
+        ours = best_time(lambda: train_bpe(path, vocab_size, [EOT], num_processes=args.processes), args.repeats)
+        hf = best_time(lambda: hf_train(path, vocab_size), args.repeats)
+        print(f"{label:>20} vocab {vocab_size:>6}: ours {ours:6.2f} s   HF tokenizers {hf:6.2f} s   ratio ours/HF {ours / hf:5.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
