@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,9 +102,11 @@ def prepare_data(config: TrainConfig, run_dir: str | Path, write: bool = True, l
         if not write:
             raise RuntimeError(f"{manifest_path} is missing or stale; rank 0 should have prepared it")
         log(f"preparing data in {data_dir} (cached for the next run)")
+        started = time.perf_counter()
         manifest = {"key": key, "arrays": _build(config, data_dir, tok_dir, log)}
         _write_text_atomic(manifest_path, json.dumps(manifest, indent=2))
         cached = manifest
+        log(f"data ready in {time.perf_counter() - started:.1f} s")
     else:
         log(f"reusing the prepared data in {data_dir}")
     arrays = cached["arrays"]

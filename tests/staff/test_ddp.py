@@ -68,4 +68,7 @@ def test_ranks_sample_different_batches_and_the_logged_loss_is_their_mean(ddp_ru
     assert losses[0] != losses[1], "ranks 0 and 1 drew the same first batch"
     logged = read_metrics(workdir / "run" / "metrics.jsonl")[0]["train_loss"]
     # float32 losses averaged in float64: the only difference is the threads' summation order (~1e-6)
-    assert logged == pytest.approx(np.mean(losses), abs=1e-5), f"logged {logged}, ranks' mean {np.mean(losses)}"
+    assert logged == pytest.approx(np.mean(losses), abs=1e-5), (
+        f"step 1 logged loss {logged}, but the mean of rank 0's and rank 1's first-batch losses is {np.mean(losses)} "
+        f"(rank 0 alone: {losses[0]}): does each rank draw batch_generator(seed, rank, step), and is the loss averaged?"
+    )
