@@ -48,17 +48,21 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--temperature must be >= 0 (0 is greedy), got {args.temperature}")
     if not 0 < args.top_p <= 1:
         raise UserError(f"--top-p must be in (0, 1], got {args.top_p}")
+    if args.num_samples < 1:
+        raise UserError(f"--num-samples must be positive, got {args.num_samples}")
     if args.max_new_tokens < 1:
         raise UserError(f"--max-new-tokens must be positive, got {args.max_new_tokens}")
     tokenizer_dir = Path(args.tokenizer) if args.tokenizer else path.parent / TOKENIZER_DIR
     if not tokenizer_dir.is_dir():
         raise FileNotFoundError(f"tokenizer directory {str(tokenizer_dir)!r} does not exist; pass --tokenizer DIR")
-    state = read_checkpoint(path)
     try:
+        state = read_checkpoint(path)
         config = TrainConfig.from_dict(state["extra"]["config"])
         device = resolve_device(args.device)
-    except (KeyError, ValueError) as e:
-        raise UserError(f"{path}: {e}") from e
+    except KeyError as e:
+        raise UserError(f"{path}: not a `cs336 train` checkpoint (no saved config: missing {e})") from e
+    except ValueError as e:  # CheckpointError included; its first line names the file and the problem
+        raise UserError(str(e).splitlines()[0]) from e
     model = TransformerLM(config.model, device=device, dtype=torch.float32)
     model.load_state_dict(state["model"])
     tokenizer = load_tokenizer(tokenizer_dir)

@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as e:
             raise UserError(str(e)) from e
 
+    from cs336_basics.checkpoint import CheckpointError
     from cs336_basics.train import TrainingDiverged, resume_training, train
 
     try:
@@ -56,6 +57,6 @@ def run(args: argparse.Namespace) -> int:
             resume_training(args.resume)
         else:
             train(config)
-    except TrainingDiverged as e:
-        raise UserError(str(e)) from e
+    except (TrainingDiverged, CheckpointError) as e:
+        raise UserError(str(e).splitlines()[0]) from e
     return 0

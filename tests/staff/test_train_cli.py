@@ -56,10 +56,13 @@ def test_every_subcommand_help_describes_every_option(capsys):
         (["train", "--resume", "no/such/run"], "no checkpoint.pt"),
         (["train", "--resume", "x", "--steps", "3"], "--resume"),
         (["generate", "--checkpoint", "no/such.pt", "--prompt", "hi"], "does not exist"),
+        (["generate", "--checkpoint", "garbage.pt"], "not a readable checkpoint"),
     ],
 )
 def test_user_errors_exit_2_with_one_line(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint")
+    (tmp_path / "tokenizer").mkdir()
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
