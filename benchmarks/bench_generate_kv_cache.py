@@ -30,11 +30,12 @@ def main() -> None:
     parser.add_argument("--prompt-tokens", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all available cores)")
     args = parser.parse_args()
 
     device = resolve_device(args.device)
     if device.type == "cpu":
-        torch.set_num_threads(available_cores())
+        torch.set_num_threads(args.threads or available_cores())
     base = MODEL_PRESETS[args.preset]
     config = dataclasses.replace(base, context_length=max(base.context_length, 512))
     torch.manual_seed(0)

@@ -51,11 +51,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--steps", type=int, default=5, help="training steps per contender per round")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all available cores)")
     args = parser.parse_args()
 
     device = resolve_device(args.device)
     if device.type == "cpu":
-        torch.set_num_threads(available_cores())
+        torch.set_num_threads(args.threads or available_cores())
     config = MODEL_PRESETS[args.preset]
     torch.manual_seed(0)
     ours = TransformerLM(config, device=device, dtype=torch.float32)
