@@ -104,11 +104,18 @@ def generate_text(
     top_p: float = 1.0,
     seed: int | None = None,
     stop_token: str | None = None,
+    use_cache: bool = True,
 ) -> str:
-    """`generate` on text: the prompt followed by its continuation, decoded (the stop token is dropped)."""
+    """`generate` on text: the prompt followed by its continuation, decoded (the stop token is dropped).
+    An empty prompt starts a new document: the model sees the stop token (the document separator), which
+    is not shown."""
     stop_id = tokenizer.encode(stop_token)[0] if stop_token else None
-    ids = tokenizer.encode(prompt)
-    new = generate(model, ids, max_new_tokens, temperature, top_p, stop_id, seed, vocab_size=len(tokenizer.vocab))
+    if not prompt and stop_id is None:
+        raise ValueError("generate_text: an empty prompt needs a stop token to start the document with")
+    ids = tokenizer.encode(prompt) if prompt else []
+    new = generate(
+        model, ids or [stop_id], max_new_tokens, temperature, top_p, stop_id, seed, use_cache, len(tokenizer.vocab)
+    )
     if new and new[-1] == stop_id:
         new = new[:-1]
     return tokenizer.decode(ids + new)

@@ -235,7 +235,7 @@ def _write_samples(config: TrainConfig, model: torch.nn.Module, tokenizer_dir: P
     tokenizer = load_tokenizer(tokenizer_dir)
     samples = [
         generate_text(
-            model, tokenizer, config.sample_prompt or config.data.special_token, config.sample_tokens,
+            model, tokenizer, config.sample_prompt, config.sample_tokens,
             temperature=config.temperature, top_p=config.top_p, seed=config.seed + i,
             stop_token=config.data.special_token,
         )  # fmt: skip

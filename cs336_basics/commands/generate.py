@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     from cs336_basics.checkpoint import read_checkpoint
     from cs336_basics.distributed import resolve_device
-    from cs336_basics.generate import generate
+    from cs336_basics.generate import generate_text
     from cs336_basics.nn.transformer import TransformerLM
     from cs336_basics.run_data import TOKENIZER_DIR, load_tokenizer
     from cs336_basics.train_config import TrainConfig
@@ -66,17 +66,13 @@ def run(args: argparse.Namespace) -> int:
     model = TransformerLM(config.model, device=device, dtype=torch.float32)
     model.load_state_dict(state["model"])
     tokenizer = load_tokenizer(tokenizer_dir)
-    stop_id = tokenizer.encode(config.data.special_token)[0]
-    prompt_ids = tokenizer.encode(args.prompt or config.data.special_token)
     for i in range(args.num_samples):
-        seed = None if args.seed is None else args.seed + i
-        new = generate(
-            model, prompt_ids, args.max_new_tokens, args.temperature, args.top_p, stop_id, seed,
-            use_cache=not args.no_cache, vocab_size=len(tokenizer.vocab),
-        )  # fmt: skip
-        if new and new[-1] == stop_id:
-            new = new[:-1]
         if args.num_samples > 1:
             print(f"--- sample {i + 1} ---")
-        print(tokenizer.decode(new if not args.prompt else prompt_ids + new))
+        text = generate_text(
+            model, tokenizer, args.prompt, args.max_new_tokens, args.temperature, args.top_p,
+            seed=None if args.seed is None else args.seed + i, stop_token=config.data.special_token,
+            use_cache=not args.no_cache,
+        )  # fmt: skip
+        print(text)
     return 0
