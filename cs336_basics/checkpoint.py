@@ -15,13 +15,14 @@ import dataclasses
 import os
 import pickle
 import random
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 import numpy as np
 import torch
+
+from cs336_basics.atomic import atomic_write
 
 FORMAT = "cs336_basics.checkpoint"
 FORMAT_VERSION = 1
@@ -62,18 +63,8 @@ def save_checkpoint(
     if not isinstance(out, (str, os.PathLike)):
         torch.save(payload, out)
         return
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(out) as f:
+        torch.save(payload, f)
     # END SOLUTION
 
 

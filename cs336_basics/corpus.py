@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from importlib import resources
 from pathlib import Path
+
+from cs336_basics.atomic import atomic_write
 
 END_OF_TEXT = "<|endoftext|>"
 VALIDATION_PLAYS: tuple[str, ...] = ("Macbeth", "Twelfth Night")
@@ -100,14 +101,8 @@ def _write_if_changed(path: Path, text: str) -> None:
     data = text.encode("utf-8")
     if path.exists() and path.stat().st_size == len(data) and path.read_bytes() == data:
         return
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        f.write(data)
 
 
 def write_shakespeare_corpus(out_dir: str | os.PathLike) -> tuple[Path, Path]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,8 @@ import numpy.typing as npt
 import torch
 from jaxtyping import Int
 from torch import Tensor
+
+from cs336_basics.atomic import atomic_write
 
 
 def get_batch(
@@ -105,17 +106,8 @@ def save_tokens(path: str | os.PathLike, ids: npt.ArrayLike) -> Path:
     if low < 0 or high >= 2**32:
         raise ValueError(f"save_tokens: token ids must lie in [0, 2**32), got range [{low}, {high}]")
     array = array.astype(np.uint16 if high < 2**16 else np.uint32, copy=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array, allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        np.save(f, array, allow_pickle=False)
     return path
 
 

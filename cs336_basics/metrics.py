@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
+
+from cs336_basics.atomic import atomic_write
 
 
 class MetricsLog:
@@ -23,7 +23,8 @@ class MetricsLog:
             self.path.write_text("")
         else:
             kept = [r for r in read_metrics(self.path) if r["step"] <= resume_from_step] if self.path.exists() else []
-            _write_atomic(self.path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+            with atomic_write(self.path, "w", encoding="utf-8") as f:
+                f.write("".join(json.dumps(r) + "\n" for r in kept))
 
     def write(self, record: dict) -> None:
         with self.path.open("a") as f:
@@ -63,24 +64,9 @@ def plot_losses(metrics_path: str | Path, out_png: str | Path, baseline_nats_per
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    out_png = Path(out_png)
-    fd, tmp = tempfile.mkstemp(dir=out_png.parent, suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, out_png)
+        with atomic_write(out_png) as f:
+            fig.savefig(f, format="png")
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.remove(tmp)
-        raise

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cs336_basics.atomic import atomic_write
 from cs336_basics.data import load_tokens
 from cs336_basics.train_config import TrainConfig
 
@@ -35,7 +34,8 @@ def save_tokenizer(tokenizer, directory: str | Path) -> None:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tokenizer.save(directory / VOCAB_FILE, directory / MERGES_FILE)
-    _write_text_atomic(directory / SPECIALS_FILE, json.dumps(tokenizer.special_tokens) + "\n")
+    with atomic_write(directory / SPECIALS_FILE, "w", encoding="utf-8") as f:
+        f.write(json.dumps(tokenizer.special_tokens) + "\n")
 
 
 def load_tokenizer(directory: str | Path):
@@ -104,7 +104,8 @@ def prepare_data(config: TrainConfig, run_dir: str | Path, write: bool = True, l
         log(f"preparing data in {data_dir} (cached for the next run)")
         started = time.perf_counter()
         manifest = {"key": key, "arrays": _build(config, data_dir, tok_dir, log)}
-        _write_text_atomic(manifest_path, json.dumps(manifest, indent=2))
+        with atomic_write(manifest_path, "w", encoding="utf-8") as f:
+            f.write(json.dumps(manifest, indent=2))
         cached = manifest
         log(f"data ready in {time.perf_counter() - started:.1f} s")
     else:
@@ -180,9 +181,3 @@ def _check_ids(tokens: np.ndarray, name: str, vocab_size: int) -> None:
     if top >= vocab_size:
         raise ValueError(f"DataConfig.{name}: token id {top} is out of range for ModelConfig.vocab_size={vocab_size}")
 
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)

@@ -9,7 +9,6 @@ checkpoint and resumed logs the same losses, bit for bit on a CPU, as one that n
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import signal

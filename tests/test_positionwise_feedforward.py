@@ -2,7 +2,6 @@
 F.silu / F.linear in float64."""
 
 import pytest
-import torch
 
 from tests.adapters import run_silu, run_swiglu
 from tests.fixture_io import load_tensors

@@ -1,7 +1,6 @@
 """The pre-norm Transformer block (RoPE, SwiGLU) against a float64 reference built from torch built-ins."""
 
 import pytest
-import torch
 
 from tests.adapters import run_transformer_block
 from tests.fixture_io import load_tensors

@@ -15,13 +15,13 @@ from __future__ import annotations
 import math
 import os
 import struct
-import tempfile
 from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from cs336_basics.atomic import atomic_write
 from cs336_basics.tokenizer.pretokenize import find_chunk_boundaries
 
 # BEGIN SOLUTION
@@ -74,28 +74,19 @@ def encode_file(tokenizer, path, out_path, num_processes: int | None = None, pro
     bounds = find_chunk_boundaries(path, num_chunks, tokenizer.special_tokens)
     tasks = [(path, a, b, dtype.str) for a, b in zip(bounds, bounds[1:])]
 
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=out_path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f, tqdm(
-            total=size, unit="B", unit_scale=True, desc=f"encoding {Path(path).name}", disable=not progress
-        ) as bar:
-            f.write(_npy_header(dtype, 0))
-            length = 0
-            if num_processes == 1 or len(tasks) == 1:
-                _init_worker(tokenizer)
-                results = map(_encode_range, tasks)
-                length = _write_results(f, results, bar, dtype)
-            else:
-                context = get_context("fork" if os.name == "posix" else None)
-                with context.Pool(min(num_processes, len(tasks)), _init_worker, (tokenizer,)) as pool:
-                    length = _write_results(f, pool.imap(_encode_range, tasks), bar, dtype)
-            f.seek(0)
-            f.write(_npy_header(dtype, length))
-        os.replace(tmp, out_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(out_path) as f, tqdm(
+        total=size, unit="B", unit_scale=True, desc=f"encoding {Path(path).name}", disable=not progress
+    ) as bar:
+        f.write(_npy_header(dtype, 0))
+        if num_processes == 1 or len(tasks) == 1:
+            _init_worker(tokenizer)
+            length = _write_results(f, map(_encode_range, tasks), bar, dtype)
+        else:
+            context = get_context("fork" if os.name == "posix" else None)
+            with context.Pool(min(num_processes, len(tasks)), _init_worker, (tokenizer,)) as pool:
+                length = _write_results(f, pool.imap(_encode_range, tasks), bar, dtype)
+        f.seek(0)
+        f.write(_npy_header(dtype, length))
     return length
     # END SOLUTION
 

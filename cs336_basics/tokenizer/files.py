@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
+
+from cs336_basics.atomic import atomic_write
 
 # BEGIN SOLUTION
 _PRINTABLE = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
@@ -55,9 +56,11 @@ def save_vocab_and_merges(
     """Write vocab.json and merges.txt (format in the module docstring), each atomically."""
     # BEGIN SOLUTION
     vocab_json = {str(i): bytes_to_printable(vocab[i]) for i in sorted(vocab)}
-    _write_atomically(Path(vocab_path), json.dumps(vocab_json, ensure_ascii=False, indent=0) + "\n")
+    with atomic_write(vocab_path, "w", encoding="utf-8") as f:
+        f.write(json.dumps(vocab_json, ensure_ascii=False, indent=0) + "\n")
     lines = ["#version: 0.2"] + [f"{bytes_to_printable(a)} {bytes_to_printable(b)}" for a, b in merges]
-    _write_atomically(Path(merges_path), "\n".join(lines) + "\n")
+    with atomic_write(merges_path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
     # END SOLUTION
 
 
@@ -89,18 +92,3 @@ def load_vocab_and_merges(
     return vocab, merges
     # END SOLUTION
 
-
-# BEGIN SOLUTION
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-# END SOLUTION
