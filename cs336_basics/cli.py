@@ -59,4 +59,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as `python -m cs336_basics.cli`, this file is `__main__`, a second copy of the module whose
+    # UserError is not the one the commands raise: dispatch through the importable copy instead.
+    from cs336_basics.cli import main as package_main
+
+    sys.exit(package_main())
