@@ -34,6 +34,7 @@ STAFF_ONLY: dict[str, str] = {
     "grading/*": "grader, release and autograder internals; the starter keeps only STARTER_KEEPS",
     "docs/staff/": "answer key of the written problems",
     "docs/make_figures.py": "draws the handout's figures from the reference modules (a written problem's answer)",
+    "docs/experiments.py": "staff script that produced the handout's measured experiment table (docs/experiments.json)",
     "benchmarks/": "staff speed/memory checks of the reference solution against peers",
     ".ci/": "staff CI entry point (runs the staff tests)",
     "README.md": "the staff README; the starter gets its own, rendered from grading/starter_README.md (GENERATED)",
