@@ -22,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from cs336_basics.atomic import atomic_write
-from cs336_basics.tokenizer.pretokenize import find_chunk_boundaries
+from cs336_basics.tokenizer.pretokenize import find_chunk_boundaries, read_text_range
 
 # BEGIN SOLUTION
 _CHUNK_BYTES = 1 << 20  # text per task: small enough for a smooth progress bar and bounded memory
@@ -38,14 +38,7 @@ def _init_worker(tokenizer) -> None:
 
 def _encode_range(task: tuple[str, int, int, str]) -> tuple[bytes, int]:
     path, start, end, dtype = task
-    with open(path, "rb") as f:
-        f.seek(start)
-        data = f.read(end - start)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{path}: invalid UTF-8 at byte {start + e.start}: {e.reason}") from None
-    ids = _worker_tokenizer.encode(text)
+    ids = _worker_tokenizer.encode(read_text_range(path, start, end))
     return np.asarray(ids, dtype=dtype).tobytes(), end - start
 
 

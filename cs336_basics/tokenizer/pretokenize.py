@@ -142,6 +142,18 @@ def find_chunk_boundaries(path: str | os.PathLike, num_chunks: int, special_toke
     # END SOLUTION
 
 
+def read_text_range(path: str | os.PathLike, start: int, end: int) -> str:
+    """Bytes [start, end) of `path` decoded as UTF-8 (a chunk between two boundaries of
+    `find_chunk_boundaries`); invalid UTF-8 raises ValueError naming the file and byte offset."""
+    with open(path, "rb") as f:
+        f.seek(start)
+        data = f.read(end - start)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: invalid UTF-8 at byte {start + e.start}: {e.reason}") from None
+
+
 # BEGIN SOLUTION
 def _first_safe_cut_in_file(f, target: int, size: int, specials: list[bytes], margin: int) -> int:
     """The first safe cut p >= target in the open binary file `f` (of `size` bytes), or `size` if none."""

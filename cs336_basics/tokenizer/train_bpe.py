@@ -29,7 +29,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from multiprocessing import get_context
 
-from cs336_basics.tokenizer.pretokenize import count_pretokens, find_chunk_boundaries
+from cs336_basics.tokenizer.pretokenize import count_pretokens, find_chunk_boundaries, read_text_range
 
 # Each worker reads chunks of at most this many bytes, so its memory stays bounded on large corpora.
 _MAX_CHUNK_BYTES = 16 << 20
@@ -93,14 +93,7 @@ def _validate(vocab_size: int, specials: list[str]) -> None:
 
 
 def _count_range(path: str, start: int, end: int, specials: list[str]) -> Counter[str]:
-    with open(path, "rb") as f:
-        f.seek(start)
-        data = f.read(end - start)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{path}: invalid UTF-8 at byte {start + e.start}: {e.reason}") from None
-    return count_pretokens(text, specials)
+    return count_pretokens(read_text_range(path, start, end), specials)
 
 
 def _count_pretokens_in_file(path: str, specials: list[str], num_processes: int | None) -> Counter[str]:
