@@ -25,7 +25,8 @@ from cs336_basics.atomic import atomic_write
 from cs336_basics.tokenizer.pretokenize import find_chunk_boundaries, read_text_range
 
 # BEGIN SOLUTION
-_CHUNK_BYTES = 1 << 20  # text per task: small enough for a smooth progress bar and bounded memory
+_CHUNK_BYTES = 1 << 20  # text per task at most: a smooth progress bar and bounded memory
+_CHUNKS_PER_PROCESS = 8  # at least: the last chunks balance the load (workers finish within one chunk)
 _HEADER_BYTES = 128  # room for any 1-D shape
 
 _worker_tokenizer = None
@@ -63,7 +64,7 @@ def encode_file(tokenizer, path, out_path, num_processes: int | None = None, pro
         raise ValueError(f"num_processes must be a positive integer, got {num_processes!r}")
     dtype = np.dtype(np.uint16 if max(tokenizer.vocab) < 2**16 else np.uint32).newbyteorder("<")
     size = os.path.getsize(path)
-    num_chunks = max(num_processes, math.ceil(size / _CHUNK_BYTES))
+    num_chunks = max(num_processes * _CHUNKS_PER_PROCESS, math.ceil(size / _CHUNK_BYTES))
     bounds = find_chunk_boundaries(path, num_chunks, tokenizer.special_tokens)
     tasks = [(path, a, b, dtype.str) for a, b in zip(bounds, bounds[1:])]
 

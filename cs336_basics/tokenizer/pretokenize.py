@@ -22,6 +22,7 @@ special token, and then the counts change.
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Sequence
 
@@ -37,9 +38,22 @@ PRETOKEN_RE = regex.compile(
     r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s+(?!\S)|\s++"""
 )
 
-# BEGIN SOLUTION
 # Rule (1) of the module docstring. In text: "\S\s" with the pattern's own \s, searched backwards.
 _LAST_CUT_IN_TEXT = regex.compile(r"(?r)\S(?=\s)")
+# Its forward twin: the first "\S\s" at or after a position.
+_NEXT_CUT_IN_TEXT = regex.compile(r"\S(?=\s)")
+# GPT-2's pattern for ASCII text, in the standard library's `re`: 2-3x faster than `regex` with
+# PRETOKEN_RE. On ASCII the classes are exact: \p{L} is [A-Za-z], \p{N} is [0-9] and \s is
+# [\t\n\v\f\r ] (Unicode's White_Space property; the separators \x1c-\x1f are not in it).
+_WS = r"\t\n\x0b\x0c\r "
+_ASCII_PRETOKEN_RE = re.compile(
+    rf"""'(?:[sdmt]|ll|ve|re)| ?[A-Za-z]++| ?[0-9]++| ?[^{_WS}A-Za-z0-9]++|[{_WS}]+(?![^{_WS}])|[{_WS}]++"""
+)
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# Non-ASCII characters closer together than this share one `regex` stretch (fewer, longer calls).
+_MIN_ASCII_RUN = 256
+
+# BEGIN SOLUTION
 # In bytes we only trust ASCII: a printable non-space character followed by an ASCII space, tab, CR or LF
 # (both are whitespace/non-whitespace for the pattern too, and the cut falls on a UTF-8 character edge).
 _FIRST_CUT_IN_BYTES = regex.compile(rb"[\x21-\x7e](?=[ \t\n\r])")
@@ -58,6 +72,41 @@ def special_tokens_pattern(special_tokens: Sequence[str]) -> regex.Pattern | Non
     ordered = sorted(set(special_tokens), key=lambda s: (-len(s), s))
     return regex.compile("(" + "|".join(regex.escape(s) for s in ordered) + ")")
     # END SOLUTION
+
+
+def pretokens(text: str) -> list[str]:
+    """The GPT-2 pre-tokens of `text` (a piece holding no special token), in order: the same list as
+    PRETOKEN_RE.findall(text), 2-3x faster on mostly-ASCII text. (Provided: use it or PRETOKEN_RE.)
+
+    Example: pretokens("Hello, world!\n") -> ["Hello", ",", " world", "!", "\n"].
+    """
+    if text.isascii():
+        return _ASCII_PRETOKEN_RE.findall(text)
+    # Mixed text: ASCII stretches go to the fast pattern, and each stretch holding non-ASCII characters,
+    # widened to safe cuts (rule 1 of the module docstring) on both sides, to PRETOKEN_RE. Cutting at
+    # safe cuts leaves the concatenated pre-tokens unchanged.
+    found: list[str] = []
+    pos, size = 0, len(text)
+    while pos < size:
+        first = _NON_ASCII.search(text, pos)
+        if first is None:
+            found += _ASCII_PRETOKEN_RE.findall(text, pos)
+            break
+        # The last cut p <= first.start(): "\S" at p - 1 and "\s" at p, both before endpos.
+        before = _LAST_CUT_IN_TEXT.search(text, pos, first.start() + 1)
+        start = before.end() if before else pos
+        end = first.end()
+        while True:  # the first cut after the non-ASCII character, past any others close behind it
+            after = _NEXT_CUT_IN_TEXT.search(text, end - 1)
+            end = after.end() if after else size
+            close = _NON_ASCII.search(text, end, end + _MIN_ASCII_RUN)
+            if close is None:
+                break
+            end = close.end()
+        found += _ASCII_PRETOKEN_RE.findall(text, pos, start)
+        found += PRETOKEN_RE.findall(text, start, end)
+        pos = end
+    return found
 
 
 def split_on_special_tokens(text: str, special_tokens: Sequence[str]) -> list[str]:
@@ -79,7 +128,7 @@ def count_pretokens(text: str, special_tokens: Sequence[str]) -> Counter[str]:
     # BEGIN SOLUTION
     counts: Counter[str] = Counter()
     for piece in split_on_special_tokens(text, special_tokens)[::2]:
-        counts.update(PRETOKEN_RE.findall(piece))  # Counter counts an iterable in C
+        counts.update(pretokens(piece))  # Counter counts an iterable in C
     return counts
     # END SOLUTION
 

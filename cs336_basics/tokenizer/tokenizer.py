@@ -19,7 +19,7 @@ from functools import partial
 from itertools import chain
 
 from cs336_basics.tokenizer.files import load_vocab_and_merges, save_vocab_and_merges
-from cs336_basics.tokenizer.pretokenize import PRETOKEN_RE, last_safe_cut, special_tokens_pattern
+from cs336_basics.tokenizer.pretokenize import last_safe_cut, pretokens, special_tokens_pattern
 
 # BEGIN SOLUTION
 # The pre-token cache is cleared when it grows past this many entries, so its memory stays bounded
@@ -47,7 +47,7 @@ class _PretokenCache(dict):
 
 def _encode_ordinary(cache: _PretokenCache, text: str, ids: list[int]) -> None:
     """Append the ids of `text` (which holds no special token) to `ids`, through the pre-token cache."""
-    ids.extend(chain.from_iterable(map(cache.__getitem__, PRETOKEN_RE.findall(text))))
+    ids.extend(chain.from_iterable(map(cache.__getitem__, pretokens(text))))
     if len(cache) > _CACHE_LIMIT:
         cache.clear()
 

@@ -17,6 +17,7 @@ from cs336_basics.tokenizer.pretokenize import (
     count_pretokens,
     find_chunk_boundaries,
     last_safe_cut,
+    pretokens,
     split_on_special_tokens,
 )
 from tests.oracles.bpe import GPT2_PATTERN, naive_pretokens
@@ -56,6 +57,32 @@ def test_find_chunk_boundaries_keep_counts(tmp_path_factory, text, num_chunks):
     assert bounds[0] == 0 and bounds[-1] == len(data) and bounds == sorted(set(bounds)) or data == b""
     parts = [data[a:b].decode("utf-8") for a, b in zip(bounds, bounds[1:])]
     assert sum((count_pretokens(p, SPECIALS) for p in parts), Counter()) == count_pretokens(text, SPECIALS)
+
+
+def test_pretokens_fast_ascii_pattern_agrees_on_every_pair_of_ascii_characters():
+    # Every ordered pair of the 128 ASCII characters appears side by side (and around a space and a
+    # contraction): the standard-library pattern must split exactly like GPT-2's Unicode pattern.
+    text = "".join(chr(a) + chr(b) + " 's" for a in range(128) for b in range(128))
+    assert text.isascii()
+    assert pretokens(text) == regex.findall(GPT2_PATTERN, text)
+
+
+@given(AWKWARD)
+@SETTINGS
+def test_pretokens_match_the_published_pattern_on_awkward_text(text):
+    assert pretokens(text) == regex.findall(GPT2_PATTERN, text)
+
+
+# Long ASCII stretches with rare non-ASCII characters: the mixed path alternates between the fast
+# ASCII pattern and `regex`, cutting at safe places next to each non-ASCII character.
+ASCII_RUN = st.lists(st.sampled_from([*"ab Z9 \n\t'.!", "'s", "  ", "\n\n"]), max_size=400).map("".join)
+MIXED = st.lists(ASCII_RUN | st.sampled_from(PIECES[:16]), max_size=12).map("".join)
+
+
+@given(MIXED)
+@SETTINGS
+def test_pretokens_match_the_published_pattern_on_mostly_ascii_text(text):
+    assert pretokens(text) == regex.findall(GPT2_PATTERN, text)
 
 
 def test_count_pretokens_matches_naive_oracle():
