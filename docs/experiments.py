@@ -18,7 +18,7 @@ What it does, in order:
 The budget is REDUCED from the `shakespeare` preset so that a run takes about a minute on a shared
 2-core machine: a smaller model (d_model 128, 2 layers, 4 heads; d_ff and head_dim re-derived: 320 and
 32; 1.43M parameters), batches of 16 x 128 tokens and 100 steps (204,800 training tokens, 13% of one
-epoch) instead of the preset's 5.3M-parameter model, 32 x 128 tokens and 400 steps. The schedule keeps
+epoch) instead of the preset's 5.3M-parameter model, 32 x 128 tokens and 340 steps. The schedule keeps
 the preset's shape: linear warm-up (10 steps), cosine decay to lr / 10. Each run uses one PyTorch thread
 (OMP_NUM_THREADS=1): on a machine shared with other work, two threads were measured at anywhere from
 800 to 6,500 tokens/s, one thread at a steady ~4,700. These are early-training numbers: they show which
