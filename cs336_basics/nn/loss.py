@@ -27,7 +27,7 @@ class _CrossEntropy(torch.autograd.Function):
         logits = logits.to(compute_dtype)
         shifted = logits - logits.amax(dim=-1, keepdim=True)
         target_logit = torch.gather(shifted, -1, index).squeeze(-1)
-        exps = torch.exp(shifted)
+        exps = shifted.exp_()  # in place: the logits-sized difference is not needed any more
         sums = exps.sum(dim=-1, keepdim=True)
         log_normaliser = torch.log(sums).squeeze(-1)
         ctx.save_for_backward(exps, sums, index)
