@@ -19,19 +19,18 @@ class _CrossEntropy(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, logits: Tensor, targets: Tensor) -> Tensor:
+        ctx.logits_dtype = logits.dtype  # the gradient goes back in it
         # bf16/fp16 logits: the log-sum-exp of thousands of terms needs float32 accumulation.
-        compute_dtype = torch.promote_types(logits.dtype, torch.float32)
+        logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
         index = targets.long().unsqueeze(-1)
         # log softmax(x)[y] = x[y] - max - log sum exp(x - max): every exponent is <= 0, so nothing overflows
         # and the largest term is exactly 1, so the log never sees 0.
-        logits = logits.to(compute_dtype)
         shifted = logits - logits.amax(dim=-1, keepdim=True)
         target_logit = torch.gather(shifted, -1, index).squeeze(-1)
         exps = shifted.exp_()  # in place: the logits-sized difference is not needed any more
         sums = exps.sum(dim=-1, keepdim=True)
         log_normaliser = torch.log(sums).squeeze(-1)
         ctx.save_for_backward(exps, sums, index)
-        ctx.logits_dtype = logits.dtype
         return (log_normaliser - target_logit).mean()
 
     @staticmethod
