@@ -34,11 +34,36 @@ def gpt2_tiktoken(tokenizer):
     return tiktoken.Encoding("gpt2-offline", pat_str=GPT2_PATTERN, mergeable_ranks=ranks, special_tokens={EOT: 50256})
 
 
+def timed(fn):
+    """(fn's result, the seconds it took)."""
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+def seconds(fn) -> float:
+    """The seconds one call of `fn` takes."""
+    return timed(fn)[1]
+
+
 def best_time(fn, repeats: int) -> float:
     """The fastest of `repeats` runs, in seconds (the least disturbed by other work on the machine)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return min(seconds(fn) for _ in range(repeats))
+
+
+def add_device_options(parser) -> None:
+    """--device and --threads, for the benchmarks that run a model."""
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all available cores)")
+
+
+def setup_device(args):
+    """The torch device of --device; on a CPU, also sets the thread count of --threads."""
+    import torch
+
+    from cs336_basics.distributed import available_cores, resolve_device
+
+    device = resolve_device(args.device)
+    if device.type == "cpu":
+        torch.set_num_threads(args.threads or available_cores())
+    return device

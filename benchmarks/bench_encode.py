@@ -17,22 +17,10 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import EOT, WORK_DIR, gpt2_files, gpt2_tiktoken, shakespeare_train_file  # noqa: E402
-
-
-def timed(fn):
-    """(fn's result, seconds it took)."""
-    start = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - start
-
-
-def seconds(fn) -> float:
-    return timed(fn)[1]
+from _common import EOT, WORK_DIR, gpt2_files, gpt2_tiktoken, seconds, shakespeare_train_file, timed  # noqa: E402
 
 
 def main() -> int:

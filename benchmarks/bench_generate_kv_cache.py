@@ -13,14 +13,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 
-from cs336_basics.config import MODEL_PRESETS
-from cs336_basics.distributed import available_cores, resolve_device
-from cs336_basics.generate import generate
-from cs336_basics.nn.transformer import TransformerLM
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import add_device_options, setup_device  # noqa: E402
+
+from cs336_basics.config import MODEL_PRESETS  # noqa: E402
+from cs336_basics.generate import generate  # noqa: E402
+from cs336_basics.nn.transformer import TransformerLM  # noqa: E402
 
 
 def main() -> None:
@@ -29,13 +33,10 @@ def main() -> None:
     parser.add_argument("--new-tokens", type=int, default=256)
     parser.add_argument("--prompt-tokens", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all available cores)")
+    add_device_options(parser)
     args = parser.parse_args()
 
-    device = resolve_device(args.device)
-    if device.type == "cpu":
-        torch.set_num_threads(args.threads or available_cores())
+    device = setup_device(args)
     base = MODEL_PRESETS[args.preset]
     config = dataclasses.replace(base, context_length=max(base.context_length, 512))
     torch.manual_seed(0)

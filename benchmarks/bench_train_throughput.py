@@ -20,10 +20,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import add_device_options, setup_device  # noqa: E402
 from torch_twin import TorchTransformerLM  # noqa: E402
 
 from cs336_basics.config import MODEL_PRESETS  # noqa: E402
-from cs336_basics.distributed import available_cores, resolve_device  # noqa: E402
 from cs336_basics.nn.loss import cross_entropy  # noqa: E402
 from cs336_basics.nn.transformer import TransformerLM  # noqa: E402
 from cs336_basics.optim.adamw import AdamW  # noqa: E402
@@ -50,13 +50,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--steps", type=int, default=5, help="training steps per contender per round")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all available cores)")
+    add_device_options(parser)
     args = parser.parse_args()
 
-    device = resolve_device(args.device)
-    if device.type == "cpu":
-        torch.set_num_threads(args.threads or available_cores())
+    device = setup_device(args)
     config = MODEL_PRESETS[args.preset]
     torch.manual_seed(0)
     ours = TransformerLM(config, device=device, dtype=torch.float32)
