@@ -17,6 +17,12 @@ import sys
 import time
 from pathlib import Path
 
+from cs336_basics.cpu_memory import request_huge_pages
+
+# The process settings `cs336` runs with (cpu_memory.py), set before torch allocates anything; both
+# contenders run under them. THP_MEM_ALLOC_ENABLE=0 in the environment turns huge pages off.
+HUGE_PAGES = request_huge_pages()
+
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -43,7 +49,7 @@ def main() -> None:
     model = TransformerLM(config, device=device, dtype=torch.float32).eval()
     prompt = torch.randint(0, config.vocab_size, (args.prompt_tokens,), generator=torch.Generator().manual_seed(0)).tolist()
     print(f"{args.preset} (context {config.context_length}): {args.prompt_tokens}-token prompt, {args.new_tokens} new tokens, "
-          f"greedy, device {device}, {torch.get_num_threads()} threads")  # fmt: skip
+          f"greedy, device {device}, {torch.get_num_threads()} threads, huge pages {'on' if HUGE_PAGES else 'off'}")  # fmt: skip
 
     def timed(use_cache: bool) -> tuple[float, list[int]]:
         if device.type == "cuda":

@@ -11,6 +11,8 @@ import argparse
 import importlib
 import sys
 
+from cs336_basics.cpu_memory import request_huge_pages
+
 # name -> (module, one-line help). Staff-only commands live in `grading`.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train-tokenizer": ("cs336_basics.commands.train_tokenizer", "train a byte-level BPE tokenizer on a text file"),
@@ -44,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    request_huge_pages()  # before the subcommands import torch (see cpu_memory.py)
     args = build_parser().parse_args(argv)
     if missing := getattr(args, "_missing", None):
         print(f"cs336: error: {missing}", file=sys.stderr)

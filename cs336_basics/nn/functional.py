@@ -25,13 +25,49 @@ def silu(x: Float[Tensor, " ..."]) -> Float[Tensor, " ..."]:
 
 
 # BEGIN SOLUTION
-def _stable_softmax(x: Tensor, dim: int) -> Tensor:
+class _SiLUGate(torch.autograd.Function):
+    """silu(a) * b, the SwiGLU gate, with a hand-written backward.
+
+    Autograd through a * sigmoid(a) * b spends about nine passes over the (..., d_ff) activations, each
+    into a fresh buffer; torch's fused F.silu needs five. Here: three passes forward and seven backward,
+    two fresh buffers each way, from a, b and s = sigmoid(a):
+        d/db = dy * silu(a),    d/da = dy * b * silu'(a),    silu'(a) = s + a s (1 - s) = s (1 + a - a s).
+    """
+
+    @staticmethod
+    def forward(ctx, a: Tensor, b: Tensor) -> Tensor:
+        s = torch.sigmoid(a)
+        ctx.save_for_backward(a, b, s)
+        return (a * s).mul_(b)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, dy: Tensor) -> tuple[Tensor, Tensor]:
+        a, b, s = ctx.saved_tensors
+        silu_a = a * s
+        db = silu_a * dy
+        # silu'(a) = s (1 + a - silu(a)), built over silu_a's buffer once db no longer needs it.
+        da = torch.sub(a, silu_a, out=silu_a).add_(1.0).mul_(s).mul_(dy).mul_(b)
+        return da, db
+
+
+def silu_gate(a: Float[Tensor, " ..."], b: Float[Tensor, " ..."]) -> Float[Tensor, " ..."]:
+    """silu(a) * b elementwise, for a and b of one shape: the gate of SwiGLU."""
+    if a.shape != b.shape:
+        raise ValueError(f"silu_gate expects two tensors of one shape; received {tuple(a.shape)} and {tuple(b.shape)}")
+    if torch.is_grad_enabled() and (a.requires_grad or b.requires_grad):
+        return _SiLUGate.apply(a, b)
+    return torch.sigmoid(a).mul_(a).mul_(b)  # no graph to record: one fresh buffer
+
+
+def _stable_softmax(x: Tensor, dim: int, inplace: bool = False) -> Tensor:
+    """softmax(x) along dim; with inplace=True it overwrites x (a caller's own fresh buffer) and returns it."""
     # Clamping the max to the most negative finite value keeps an all -inf slice at exp(-inf) = 0
     # instead of exp(-inf - -inf) = NaN; it changes nothing for any slice holding a finite entry.
     row_max = x.amax(dim=dim, keepdim=True).clamp_min(torch.finfo(x.dtype).min)
-    # exp and the division run in place on the fresh difference: one large temporary instead of three
-    # (each new buffer of attention scores costs page faults on a CPU).
-    exps = (x - row_max).exp_()
+    # exp and the division run in place on the difference: one large temporary instead of three, or
+    # none with inplace (each new buffer of attention scores costs page faults on a CPU).
+    exps = (x.sub_(row_max) if inplace else x - row_max).exp_()
     # The sum is >= 1 whenever the slice holds a finite entry (its max contributes exp(0) = 1); the
     # clamp only turns 0 / 0 into 0 / tiny = 0 for an all -inf slice.
     return exps.div_(exps.sum(dim=dim, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny))
@@ -47,19 +83,29 @@ class _Softmax(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor, dim: int) -> Tensor:
-        y = _stable_softmax(x, dim)
+    def forward(ctx, x: Tensor, dim: int, inplace: bool) -> Tensor:
+        y = _stable_softmax(x, dim, inplace)
+        if inplace:
+            ctx.mark_dirty(x)  # autograd must know x now holds y
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, dy: Tensor) -> tuple[Tensor, None]:
+    def backward(ctx, dy: Tensor) -> tuple[Tensor, None, None]:
         (y,) = ctx.saved_tensors
         dy_y = dy * y
         # y * dy - y * sum(dy * y), in one fused multiply-subtract; masked entries (y = 0) get 0.
-        return dy_y.addcmul_(y, dy_y.sum(dim=ctx.dim, keepdim=True), value=-1.0), None
+        return dy_y.addcmul_(y, dy_y.sum(dim=ctx.dim, keepdim=True), value=-1.0), None, None
+
+
+def _softmax_(x: Tensor, dim: int) -> Tensor:
+    """softmax(x) written over x itself, for a buffer the caller made and no one else reads (attention's
+    scores): no scores-sized temporary in the forward pass."""
+    if torch.is_grad_enabled() and x.requires_grad:
+        return _Softmax.apply(x, dim, True)
+    return _stable_softmax(x, dim, inplace=True)
 # END SOLUTION
 
 
@@ -73,7 +119,7 @@ def softmax(x: Float[Tensor, " ..."], dim: int) -> Float[Tensor, " ..."]:
     """
     # BEGIN SOLUTION
     if torch.is_grad_enabled() and x.requires_grad:
-        return _Softmax.apply(x, dim)
+        return _Softmax.apply(x, dim, False)
     return _stable_softmax(x, dim)  # no graph to record: skip the autograd.Function call overhead
     # END SOLUTION
 
@@ -110,7 +156,7 @@ def scaled_dot_product_attention(
         # An additive 0 / -inf bias rather than masked_fill: its backward is the identity, where
         # masked_fill's would spend a pass re-masking gradients the softmax already zeroes.
         scores += torch.where(mask, 0.0, float("-inf")).to(scores.dtype)  # in place on the fresh product
-    weights = softmax(scores, dim=-1)
+    weights = _softmax_(scores, dim=-1)  # softmax(scores), over the fresh product itself
     return weights @ V  # (... queries keys) @ (... keys d_v) -> (... queries d_v)
     # END SOLUTION
 

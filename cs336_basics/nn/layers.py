@@ -14,6 +14,11 @@ from torch import Tensor, nn
 
 from cs336_basics.nn.functional import silu
 
+# BEGIN SOLUTION
+from cs336_basics.nn.functional import silu_gate
+
+# END SOLUTION
+
 
 def _check_last_dim(x: Tensor, expected: int, what: str) -> None:
     if x.ndim == 0 or x.shape[-1] != expected:
@@ -126,7 +131,8 @@ class SwiGLU(nn.Module):
 
     def forward(self, x: Float[Tensor, " ... d_model"]) -> Float[Tensor, " ... d_model"]:
         # BEGIN SOLUTION
-        return self.w2(silu(self.w1(x)) * self.w3(x))
+        # silu(W1 x) * W3 x, with a hand-written backward (functional.silu_gate): ~2x faster on a CPU.
+        return self.w2(silu_gate(self.w1(x), self.w3(x)))
         # END SOLUTION
 
 

@@ -1,5 +1,5 @@
-"""The reference solution's speed-ups keep autograd's answers: softmax and cross-entropy have hand-written
-backward passes, attention masks with an additive bias, and RoPE rotates pairs as complex numbers. Each is
+"""The reference solution's speed-ups keep autograd's answers: softmax, cross-entropy and the SwiGLU gate
+have hand-written backward passes, attention's softmax overwrites its own scores, attention masks with an additive bias, and RoPE rotates pairs as complex numbers. Each is
 checked against finite differences (gradcheck) or a torch built-in in float64."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cs336_basics.nn.functional import apply_rotary, rope_angles, scaled_dot_product_attention, softmax
+from cs336_basics.nn.functional import apply_rotary, rope_angles, scaled_dot_product_attention, silu_gate, softmax
 from cs336_basics.nn.loss import cross_entropy
 from tests.numerics import assert_close
 
@@ -80,6 +80,43 @@ def test_attention_gradients_match_torch_sdpa_with_a_mask():
     (F.scaled_dot_product_attention(q, k, v, attn_mask=mask) * upstream).sum().backward()
     for name, got, t in zip("QKV", mine, (q, k, v)):
         assert_close(got, t.grad, atol=1e-12, rtol=1e-10, hint=f"d(attention)/d{name} differs from torch's")
+
+
+def test_silu_gate_backward_passes_gradcheck():
+    a, b = (_randn(3, 4, 5, seed=s).requires_grad_() for s in (20, 21))
+    assert torch.autograd.gradcheck(silu_gate, (a, b)), "the SwiGLU gate's backward is wrong"
+
+
+def test_silu_gate_matches_autograd_of_the_plain_formula_at_extreme_inputs():
+    a = torch.tensor([-100.0, -20.0, -1.0, 0.0, 1.0, 20.0, 100.0], dtype=torch.float64)
+    b = _randn(7, seed=22)
+    upstream = _randn(7, seed=23)
+    mine = [t.clone().requires_grad_() for t in (a, b)]
+    out = silu_gate(*mine)
+    (out * upstream).sum().backward()
+    oracle = [t.clone().requires_grad_() for t in (a, b)]
+    expected = F.silu(oracle[0]) * oracle[1]
+    (expected * upstream).sum().backward()
+    assert_close(out.detach(), expected.detach(), atol=1e-12, rtol=1e-10, hint="silu(a) * b")
+    for name, got, want in zip("ab", mine, oracle):
+        assert torch.isfinite(got.grad).all(), f"d/d{name} of the SwiGLU gate is not finite at |a| = 100"
+        assert_close(got.grad, want.grad, atol=1e-12, rtol=1e-10, hint=f"d(silu(a) * b)/d{name}")
+    with torch.no_grad():
+        plain = silu_gate(a, b)
+    assert torch.equal(plain, out.detach()), "silu_gate must not depend on whether autograd records a graph"
+    with pytest.raises(ValueError, match="one shape"):
+        silu_gate(a, b[:3])
+
+
+def test_attention_softmax_in_place_leaves_the_inputs_alone_and_supports_a_second_backward_graph():
+    q, k, v = (_randn(2, 4, 3, seed=s).requires_grad_() for s in (24, 25, 26))
+    before = [t.detach().clone() for t in (q, k, v)]
+    first = scaled_dot_product_attention(q, k, v)
+    second = scaled_dot_product_attention(q, k, v)  # the same inputs again: nothing of theirs was overwritten
+    assert torch.equal(first, second), "attention must give the same output on the same inputs"
+    for name, t, old in zip("QKV", (q, k, v), before):
+        assert torch.equal(t.detach(), old), f"attention modified its input {name}"
+    assert torch.autograd.gradcheck(lambda *t: scaled_dot_product_attention(*t), (q, k, v)), "attention backward is wrong"
 
 
 @pytest.mark.parametrize("layout", ["contiguous", "transposed", "odd offset"])

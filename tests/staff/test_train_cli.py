@@ -142,3 +142,16 @@ def test_presets_are_valid_and_documented():
     )  # fmt: skip
     for preset in TRAIN_PRESETS.values():
         assert dataclasses.replace(preset) == preset
+
+
+def test_cs336_requests_huge_pages_for_large_cpu_tensors_unless_opted_out(monkeypatch):
+    import os
+
+    from cs336_basics.cpu_memory import HUGE_PAGES_ENV
+
+    monkeypatch.delenv(HUGE_PAGES_ENV, raising=False)
+    cs336("generate", "--checkpoint", "no/such.pt", "--prompt", "hi")
+    assert os.environ.get(HUGE_PAGES_ENV) == "1", "cs336 must set THP_MEM_ALLOC_ENABLE=1 before torch allocates"
+    monkeypatch.setenv(HUGE_PAGES_ENV, "0")
+    cs336("generate", "--checkpoint", "no/such.pt", "--prompt", "hi")
+    assert os.environ[HUGE_PAGES_ENV] == "0", "a user's THP_MEM_ALLOC_ENABLE=0 must be kept"
