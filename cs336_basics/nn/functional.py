@@ -181,9 +181,31 @@ def rope_angles(d_k: int, max_seq_len: int, theta: float) -> Float[Tensor, " max
 def _as_complex(pairs: Float[Tensor, " ... half two"]) -> Tensor:
     """View (..., half, 2) real pairs as (..., half) complex numbers, copying only when the memory layout
     does not allow a view (each pair must be adjacent: last stride 1, every other stride even)."""
+    if pairs.is_contiguous() and pairs.storage_offset() % 2 == 0:
+        return torch.view_as_complex(pairs)  # the common case, without the stride checks below
     if pairs.stride(-1) != 1 or pairs.storage_offset() % 2 or any(s % 2 for s in pairs.stride()[:-1]):
         pairs = pairs.clone(memory_format=torch.contiguous_format)  # fresh storage: offset 0, dense strides
     return torch.view_as_complex(pairs)
+
+
+def _rotate_pairs(
+    x: Float[Tensor, " ... seq d_k"], rotation: Float[Tensor, " ... seq half_d_k two"]
+) -> Float[Tensor, " ... seq d_k"]:
+    """apply_rotary with cos and sin as the pairs (cos, sin) of one tensor: e^{iθ} in real form, which
+    RoPE stores as its table, so that a decoding step views it as complex numbers instead of building them."""
+    # (x0 + i x1)(cos + i sin) = (x0 cos - x1 sin) + i (x0 sin + x1 cos): the rotation of a pair is one
+    # complex product, a single vectorised kernel where four real products and a stack take 5x longer.
+    dtype = torch.promote_types(x.dtype, torch.float32)  # complex numbers come in float32/float64 only
+    pairs = x.unflatten(-1, (-1, 2)).to(dtype)  # (... seq d_k) -> (... seq half two): pair k is (2k, 2k+1)
+    rotation = rotation.to(dtype)
+    if torch.compiler.is_compiling():
+        # torch.compile fuses the real form into one kernel but cannot trace complex views.
+        even, odd = pairs.unbind(dim=-1)
+        cos, sin = rotation.unbind(dim=-1)
+        rotated = torch.stack((even * cos - odd * sin, even * sin + odd * cos), dim=-1)
+    else:
+        rotated = torch.view_as_real(_as_complex(pairs) * _as_complex(rotation))  # (... seq half two)
+    return rotated.flatten(-2).to(x.dtype)
 # END SOLUTION
 
 
@@ -198,18 +220,7 @@ def apply_rotary(
     Example: apply_rotary(tensor([1., 0.]), tensor([0.]), tensor([1.])) -> tensor([0., 1.]).
     """
     # BEGIN SOLUTION
-    # (x0 + i x1)(cos + i sin) = (x0 cos - x1 sin) + i (x0 sin + x1 cos): the rotation of a pair is one
-    # complex product, a single vectorised kernel where four real products and a stack take 5x longer.
-    dtype = torch.promote_types(x.dtype, torch.float32)  # complex numbers come in float32/float64 only
-    pairs = x.to(dtype).unflatten(-1, (-1, 2))  # (... seq d_k) -> (... seq half two): pair k is (2k, 2k+1)
-    cos, sin = cos.to(dtype), sin.to(dtype)
-    if torch.compiler.is_compiling():
-        # torch.compile fuses the real form into one kernel but cannot trace complex views.
-        even, odd = pairs.unbind(dim=-1)
-        rotated = torch.stack((even * cos - odd * sin, even * sin + odd * cos), dim=-1)
-    else:
-        rotated = torch.view_as_real(_as_complex(pairs) * torch.complex(cos, sin))  # (... seq half two)
-    return rotated.flatten(-2).to(x.dtype)
+    return _rotate_pairs(x, torch.stack((cos, sin), dim=-1))
     # END SOLUTION
 
 

@@ -8,7 +8,12 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor, nn
 
-from cs336_basics.nn.functional import apply_rotary, rope_angles, sinusoidal_table
+from cs336_basics.nn.functional import rope_angles, sinusoidal_table
+
+# BEGIN SOLUTION
+from cs336_basics.nn.functional import _rotate_pairs
+
+# END SOLUTION
 
 
 def check_positions(token_positions: Tensor, max_seq_len: int, what: str) -> None:
@@ -45,7 +50,7 @@ def _check_input(x: Tensor, d: int, token_positions: Tensor | None, what: str) -
 
 class RotaryPositionalEmbedding(nn.Module):
     """RoPE (Su et al. 2021): rotate feature pairs (0,1), (2,3), ... of a query or key at position i by
-    the angles θ_{i,k} = i / Θ^{2k/d_k}. cos/sin tables are non-persistent buffers (recomputed, never
+    the angles θ_{i,k} = i / Θ^{2k/d_k}. The cos/sin table is a non-persistent buffer (recomputed, never
     saved in a state dict) so one instance can be shared by every attention layer."""
 
     def __init__(self, theta: float, d_k: int, max_seq_len: int, device: torch.device | None = None):
@@ -56,10 +61,11 @@ class RotaryPositionalEmbedding(nn.Module):
         # BEGIN SOLUTION
         if d_k % 2 != 0:
             raise ValueError(f"RoPE rotates pairs of features, so d_k must be even; received d_k={d_k}")
-        # Angles in float64 keep large positions exact; the tables themselves are float32.
+        # Angles in float64 keep large positions exact; the table itself is float32. It holds (cos, sin)
+        # pairs, e^{iθ} in real form: (max_seq_len, d_k / 2, 2), viewed as complex numbers when applied.
         angles = rope_angles(d_k, max_seq_len, theta)
-        self.register_buffer("cos", torch.cos(angles).to(device=device, dtype=torch.float32), persistent=False)
-        self.register_buffer("sin", torch.sin(angles).to(device=device, dtype=torch.float32), persistent=False)
+        rotation = torch.stack((torch.cos(angles), torch.sin(angles)), dim=-1)
+        self.register_buffer("rotation", rotation.to(device=device, dtype=torch.float32), persistent=False)
         # END SOLUTION
 
     def forward(
@@ -75,7 +81,7 @@ class RotaryPositionalEmbedding(nn.Module):
             token_positions = default_positions(x, offset, self.max_seq_len, "RotaryPositionalEmbedding")
         else:
             check_positions(token_positions, self.max_seq_len, "RotaryPositionalEmbedding")
-        return apply_rotary(x, self.cos[token_positions], self.sin[token_positions])
+        return _rotate_pairs(x, self.rotation[token_positions])
         # END SOLUTION
 
 
