@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import einops  # noqa: F401 (the starter: einops.rearrange splits and merges heads)
 import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor, nn

@@ -8,7 +8,7 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor, nn
 
-from cs336_basics.nn.functional import rope_angles, sinusoidal_table
+from cs336_basics.nn.functional import apply_rotary, rope_angles, sinusoidal_table  # noqa: F401 (the starter's RoPE uses apply_rotary)
 
 # BEGIN SOLUTION
 from cs336_basics.nn.functional import _rotate_pairs
