@@ -100,12 +100,13 @@ class _Softmax(torch.autograd.Function):
         return dy_y.addcmul_(y, dy_y.sum(dim=ctx.dim, keepdim=True), value=-1.0), None, None
 
 
-def _softmax_(x: Tensor, dim: int) -> Tensor:
-    """softmax(x) written over x itself, for a buffer the caller made and no one else reads (attention's
-    scores): no scores-sized temporary in the forward pass."""
+def _softmax(x: Tensor, dim: int, inplace: bool) -> Tensor:
+    """softmax(x) along dim, with the hand-written backward when autograd records a graph. inplace=True
+    writes over x, for a buffer the caller made and no one else reads (attention's scores): no
+    scores-sized temporary in the forward pass."""
     if torch.is_grad_enabled() and x.requires_grad:
-        return _Softmax.apply(x, dim, True)
-    return _stable_softmax(x, dim, inplace=True)
+        return _Softmax.apply(x, dim, inplace)
+    return _stable_softmax(x, dim, inplace)  # no graph to record: skip the autograd.Function call overhead
 # END SOLUTION
 
 
@@ -118,9 +119,7 @@ def softmax(x: Float[Tensor, " ..."], dim: int) -> Float[Tensor, " ..."]:
     Example: softmax(tensor([[0., log(3.)]]), dim=-1) -> tensor([[0.2500, 0.7500]]).
     """
     # BEGIN SOLUTION
-    if torch.is_grad_enabled() and x.requires_grad:
-        return _Softmax.apply(x, dim, False)
-    return _stable_softmax(x, dim)  # no graph to record: skip the autograd.Function call overhead
+    return _softmax(x, dim, inplace=False)
     # END SOLUTION
 
 
@@ -156,7 +155,7 @@ def scaled_dot_product_attention(
         # An additive 0 / -inf bias rather than masked_fill: its backward is the identity, where
         # masked_fill's would spend a pass re-masking gradients the softmax already zeroes.
         scores += torch.where(mask, 0.0, float("-inf")).to(scores.dtype)  # in place on the fresh product
-    weights = _softmax_(scores, dim=-1)  # softmax(scores), over the fresh product itself
+    weights = _softmax(scores, dim=-1, inplace=True)  # softmax(scores), over the fresh product itself
     return weights @ V  # (... queries keys) @ (... keys d_v) -> (... queries d_v)
     # END SOLUTION
 
