@@ -25,6 +25,30 @@ def _check_last_dim(x: Tensor, expected: int, what: str) -> None:
         raise ValueError(f"{what} expects input of shape (..., {expected}); received {tuple(x.shape)}")
 
 
+# BEGIN SOLUTION
+# Inference on at most this many rows (decoding: one token; prefill of a short prompt) takes the route of
+# _few_rows_times_transpose. Measured on the 2-core AMD EPYC VM (MKL, 29 weight matrices of the shakespeare
+# model, 17 MB): 2-64 rows ran 1.7-3.8x faster that way; at 144 and 272 rows, x @ W^T was 7% faster.
+_FEW_ROWS = 64
+
+
+def _few_rows_times_transpose(x: Float[Tensor, " rows d_in"], weight: Float[Tensor, " d_out d_in"]) -> Float[Tensor, " rows d_out"]:
+    """x W^T computed as (W x^T)^T, with one row duplicated: the same numbers, through a faster BLAS route.
+
+    For x @ W^T with few rows MKL streams W at ~7 GB/s (its GEMV and small-M GEMM routes on this CPU);
+    for W @ x^T with two or more columns it picks a GEMM kernel that reads W at ~14-19 GB/s. Decoding
+    one token reads every weight once, so this is most of a decoding step. The result is a transposed
+    view (no copy).
+    """
+    rows = x.shape[0]
+    if rows == 1:
+        x = torch.cat([x, x])  # one column would take the GEMV route again
+    return (weight @ x.mT).mT[:rows]
+
+
+# END SOLUTION
+
+
 class Linear(nn.Module):
     """y = x W^T without bias; W has shape (out_features, in_features) (the PyTorch row layout)."""
 
@@ -45,6 +69,12 @@ class Linear(nn.Module):
     def forward(self, x: Float[Tensor, " ... d_in"]) -> Float[Tensor, " ... d_out"]:
         # BEGIN SOLUTION
         _check_last_dim(x, self.in_features, "Linear")
+        if x.device.type == "cpu" and x.dtype == torch.float32 and not torch.is_grad_enabled():
+            rows = x.numel() // self.in_features
+            if rows <= _FEW_ROWS:
+                return _few_rows_times_transpose(x.reshape(rows, self.in_features), self.weight).view(
+                    *x.shape[:-1], self.out_features
+                )
         # x @ W^T, i.e. einsum("... d_in, d_out d_in -> ... d_out"): matmul folds the leading dims into one
         # GEMM, where torch.einsum's batched route measured 5-10% slower per step on a CPU.
         return x @ self.weight.mT
