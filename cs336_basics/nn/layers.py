@@ -33,7 +33,8 @@ _FEW_ROWS = 64
 
 
 def _few_rows_times_transpose(x: Float[Tensor, " rows d_in"], weight: Float[Tensor, " d_out d_in"]) -> Float[Tensor, " rows d_out"]:
-    """x W^T computed as (W x^T)^T, with one row duplicated: the same numbers, through a faster BLAS route.
+    """x W^T computed as (W x^T)^T, with one row duplicated: the same product (up to float rounding)
+    through a faster BLAS route.
 
     For x @ W^T with few rows MKL streams W at ~7 GB/s (its GEMV and small-M GEMM routes on this CPU);
     for W @ x^T with two or more columns it picks a GEMM kernel that reads W at ~14-19 GB/s. Decoding
@@ -70,7 +71,7 @@ class Linear(nn.Module):
         # BEGIN SOLUTION
         _check_last_dim(x, self.in_features, "Linear")
         if x.device.type == "cpu" and x.dtype == torch.float32 and not torch.is_grad_enabled():
-            rows = x.numel() // self.in_features
+            rows = x.shape[:-1].numel()
             if rows <= _FEW_ROWS:
                 return _few_rows_times_transpose(x.reshape(rows, self.in_features), self.weight).view(
                     *x.shape[:-1], self.out_features
