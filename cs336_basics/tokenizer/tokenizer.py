@@ -8,7 +8,8 @@ Encoding (Sennrich et al. 2016; byte-level as in GPT-2, Radford et al. 2019, §2
      EARLIEST in training (lowest merge rank), every non-overlapping occurrence left to right, until no
      adjacent pair is a merge; then look each piece up in the vocabulary.
 Step 3 depends only on the pre-token, so its result is cached (pre-token -> ids): in natural text most
-pre-tokens repeat, and a dictionary hit replaces the merge loop.
+pre-tokens repeat, and a dictionary hit replaces the merge loop. A long text's first pass meets thousands
+of new pre-tokens at once; they go through the merge loop together, in NumPy (batch_bpe.py).
 """
 
 from __future__ import annotations
@@ -100,15 +101,6 @@ def _bpe(pretoken: str, byte_ids: list[int], merge_of: dict[int, int], shift: in
     return tuple(ids)
 
 
-def _bpe_many(tokenizer: Tokenizer, pretokens: list[str], shift: int) -> list[tuple[int, ...]]:
-    """batch_bpe.bpe_many with the tokenizer's merges, building their NumPy hash table on first use."""
-    if tokenizer._pair_table is None:
-        merges = tokenizer._merge_of
-        keys = np.fromiter(merges.keys(), dtype=np.int64, count=len(merges))
-        tokenizer._pair_table = PairTable(keys, np.fromiter(merges.values(), dtype=np.int64, count=len(merges)))
-    return bpe_many(pretokens, np.asarray(tokenizer._byte_ids, dtype=np.int64), tokenizer._pair_table, shift)
-
-
 # END SOLUTION
 
 
@@ -158,11 +150,14 @@ class Tokenizer:
             self._special_ids[s] = self._id_of[s.encode("utf-8")]
         self._special_re = special_tokens_pattern(self.special_tokens)
         self._byte_ids = [self._id_of[bytes([b])] for b in range(256)]
+        # The same merges as NumPy arrays for batch_bpe.bpe_many, built here rather than on first use, so
+        # that encode_file's forked workers inherit them (building one per worker cost ~60 ms each).
+        keys = np.fromiter(self._merge_of.keys(), dtype=np.int64, count=len(self._merge_of))
+        values = np.fromiter(self._merge_of.values(), dtype=np.int64, count=len(self._merge_of))
         self._cache = _PretokenCache(
             partial(_bpe, byte_ids=self._byte_ids, merge_of=self._merge_of, shift=shift),
-            partial(_bpe_many, self, shift=shift),
+            partial(bpe_many, byte_ids=np.asarray(self._byte_ids, dtype=np.int64), table=PairTable(keys, values), shift=shift),
         )
-        self._pair_table: PairTable | None = None  # built on the first batch (batch_bpe.py)
         # END SOLUTION
 
     @classmethod
