@@ -27,9 +27,6 @@ import numpy as np
 
 from cs336_basics.tokenizer.batch_bpe import PairTable, bpe_many
 
-# END SOLUTION
-
-# BEGIN SOLUTION
 # The pre-token cache is cleared when it grows past this many entries, so its memory stays bounded
 # (about 200 bytes an entry) however much text goes through one tokenizer.
 _CACHE_LIMIT = 100_000
