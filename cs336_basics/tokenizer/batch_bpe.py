@@ -74,7 +74,7 @@ def bpe_many(words: list[str], byte_ids: np.ndarray, table: PairTable, shift: in
     """
     encoded = [w.encode("utf-8") for w in words]
     lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-    ids = byte_ids[np.frombuffer(b"".join(encoded), dtype=np.uint8)].astype(np.int64)
+    ids = byte_ids[np.frombuffer(b"".join(encoded), dtype=np.uint8)].astype(np.int64, copy=False)
     word = np.repeat(np.arange(len(encoded)), lengths)  # which word each position belongs to
     done_ids, done_words = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
     while ids.size:

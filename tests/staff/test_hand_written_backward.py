@@ -1,6 +1,7 @@
 """The reference solution's speed-ups keep autograd's answers: softmax, cross-entropy and the SwiGLU gate
-have hand-written backward passes, attention's softmax overwrites its own scores, attention masks with an additive bias, and RoPE rotates pairs as complex numbers. Each is
-checked against finite differences (gradcheck) or a torch built-in in float64."""
+have hand-written backward passes, attention's softmax overwrites its own scores, attention masks with an
+additive bias, and RoPE rotates pairs as complex numbers. Each is checked against finite differences
+(gradcheck) or a torch built-in in float64."""
 
 from __future__ import annotations
 
