@@ -21,31 +21,14 @@ from cs336_basics.tokenizer.files import load_vocab_and_merges, save_vocab_and_m
 from cs336_basics.tokenizer.pretokenize import last_safe_cut, pretokens, special_tokens_pattern
 
 # BEGIN SOLUTION
+from cs336_basics.tokenizer.train_bpe import _merge_pair  # a merge joins a pair in encoding as in training
+
 # The pre-token cache is cleared when it grows past this many entries, so its memory stays bounded
 # however much text goes through one tokenizer.
 _CACHE_LIMIT = 100_000
 # encode_iterable encodes in blocks of about this many characters: large enough that the per-call
 # overhead of `encode` vanishes, small enough that memory stays flat.
 _STREAM_BLOCK = 1 << 16
-
-
-def _merge_pair(parts: list[bytes], pair: tuple[bytes, bytes]) -> list[bytes]:
-    """`parts` with every non-overlapping occurrence of `pair`, left to right, joined into one token.
-
-    Example: _merge_pair([b"a", b"a", b"a"], (b"a", b"a")) -> [b"aa", b"a"].
-    """
-    merged: list[bytes] = []
-    i = 0
-    while i < len(parts):
-        if i + 1 < len(parts) and (parts[i], parts[i + 1]) == pair:
-            merged.append(parts[i] + parts[i + 1])
-            i += 2
-        else:
-            merged.append(parts[i])
-            i += 1
-    return merged
-
-
 # END SOLUTION
 
 
@@ -158,7 +141,7 @@ class Tokenizer:
         """Lazily yield the ids of the concatenated strings of `iterable` (e.g. an open text file).
 
         The output equals `encode("".join(iterable))` however the text is cut into strings, and memory
-        does not grow with the total length: once about _STREAM_BLOCK characters are read, they are
+        does not grow with the total length: once about 64K characters are read, they are
         encoded up to the last place where a cut cannot change the result (pretokenize.last_safe_cut)
         and only the rest is kept. (Text with no such place, e.g. one endless word, is kept whole.)
         """
