@@ -257,7 +257,7 @@ def run_transformer_lm(
     lm_head.weight.
     """
     # BEGIN SOLUTION
-    from cs336_basics.config import ModelConfig
+    from cs336_basics.training.config import ModelConfig
     from cs336_basics.nn.transformer import TransformerLM
 
     config = ModelConfig(

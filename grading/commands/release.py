@@ -1,4 +1,4 @@
-"""`cs336 release --out DIR`: build the student starter from this repository and verify it.
+"""`cs336-staff release --out DIR`: build the student starter from this repository and verify it.
 
 Exit status 0 only when every check of grading/release_verify.py passes; otherwise the failures are
 printed and the status is 1 (the built folder is kept for inspection).
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cs336_basics.cli import UserError
+from cs336_basics.training.cli import UserError
 from grading.grader import GRADER_ROOT, Limits, default_jobs
 from grading.release import ReleaseError, build_starter
 from grading.release_verify import verify_starter

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cs336_basics.corpus import END_OF_TEXT, VALIDATION_PLAYS, shakespeare_plays, write_shakespeare_corpus
+from cs336_basics.training.corpus import END_OF_TEXT, VALIDATION_PLAYS, shakespeare_plays, write_shakespeare_corpus
 
 pytestmark = pytest.mark.staff
 

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from cs336_basics.cli import main as cs336
+from grading.cli import main as cs336_staff
 from grading.release import (
     GENERATED,
     STAFF_ONLY,
@@ -155,12 +155,12 @@ def test_release_command_fails_loudly_on_unbalanced_markers(tmp_path, capsys):
     (source / "grading").mkdir()
     (source / "grading" / "problems.toml").write_text((REPO / "grading" / "problems.toml").read_text())
     (source / "cs336_basics" / "bad.py").write_text("def f():\n    # BEGIN SOLUTION\n    return 1\n")
-    assert cs336(["release", "--source", str(source), "--out", str(tmp_path / "out"), "--no-verify"]) == 2
+    assert cs336_staff(["release", "--source", str(source), "--out", str(tmp_path / "out"), "--no-verify"]) == 2
     assert "cs336_basics/bad.py:2: '# BEGIN SOLUTION' is never closed" in capsys.readouterr().err
 
 
 def test_release_of_this_repository_verifies(release_check):
-    """The full check `cs336 release` runs: collects, NotImplementedError everywhere, round trip, no solution left."""
+    """The full check `cs336-staff release` runs: collects, NotImplementedError everywhere, round trip, no solution left."""
     assert release_check.ok, "release verification failed:\n- " + "\n- ".join(release_check.errors)
 
 
