@@ -8,6 +8,15 @@ region becomes, in the starter:
   method): nothing, since a `raise` there would break the module's import.
 Unbalanced, nested or misindented markers, and a result that no longer parses, raise ReleaseError.
 
+Then the starter is made to read as if written for students:
+- each stub becomes `raise NotImplementedError("implement Linear.forward (handout problem: linear)")`,
+  naming its function and the problem of STUB_PROBLEMS; a statement after it in the same block (dead
+  in the starter) is removed;
+- imports the remaining code does not use are removed (ruff's F401 fix; `# noqa: F401` keeps one);
+- Markdown between `<!-- BEGIN STAFF -->` and `<!-- END STAFF -->` lines (staff results, staff
+  commands, pointers to files the starter does not ship) is removed from every shipped .md file;
+- pyproject.toml loses its lines marked `# staff-only` (the `cs336-staff` entry point).
+
 STAFF_ONLY is the one list of what the starter leaves out, with the reason for each entry.
 The verification (grading/release_verify.py) checks the result.
 """
@@ -19,6 +28,7 @@ import fnmatch
 import re
 import shutil
 import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,9 +42,8 @@ STAFF_ONLY: dict[str, str] = {
     "tests/make_fixtures.py": "regenerates fixtures from tests/oracles/ (absent from the starter)",
     "tests/staff/": "staff integration tests (grader, release, training runs) that need the solution",
     "grading/*": "grader, release and autograder internals; the starter keeps only STARTER_KEEPS",
-    "docs/staff/": "answer key of the written problems",
-    "docs/make_figures.py": "draws the handout's figures from the reference modules (a written problem's answer)",
-    "docs/experiments.py": "staff script that produced the handout's measured experiment table (docs/experiments.json)",
+    "docs/": "staff material: the answer key (docs/staff/), the experiment script and its results and figures, the figure script",
+    "cs336_basics/fast/": "the staff's fast path (switched on by the train config's `fast` field); students write the reference",
     "benchmarks/": "staff speed/memory checks of the reference solution against peers",
     ".ci/": "staff CI entry point (runs the staff tests)",
     "README.md": "the staff README; the starter gets its own, rendered from grading/starter_README.md (GENERATED)",
@@ -52,6 +61,50 @@ README_TEMPLATE = Path(__file__).resolve().parent / "starter_README.md"
 # Folders never copied from a working tree that is not a git checkout (build outputs, caches).
 NEVER_COPIED = {".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", ".ruff_cache", ".mypy_cache", "runs", "dist"}
 
+# The handout problem each stub belongs to, for its NotImplementedError message: file -> problem id, or
+# file -> {qualified-name prefix: problem id} (the longest matching prefix wins). A stub without an
+# entry is a ReleaseError, so a new solution region cannot ship without a message.
+STUB_PROBLEMS: dict[str, str | dict[str, str]] = {
+    "cs336_basics/accounting.py": "transformer_accounting",
+    "cs336_basics/checkpoint.py": "checkpointing",
+    "cs336_basics/data.py": "data_loading",
+    "cs336_basics/decoding.py": "decoding",
+    "cs336_basics/nn/attention.py": "multihead_self_attention",
+    "cs336_basics/nn/functional.py": {
+        "silu": "positionwise_feedforward", "softmax": "softmax", "scaled_dot_product_attention": "scaled_dot_product_attention",
+        "rope_": "rope", "apply_rotary": "rope", "rotate": "rope", "sinusoidal": "sinusoidal_pe",
+    },
+    "cs336_basics/nn/kv_cache.py": "decoding",
+    "cs336_basics/nn/layers.py": {
+        "Linear": "linear", "Embedding": "embedding", "RMSNorm": "rmsnorm", "SwiGLU": "positionwise_feedforward",
+        "SiLUFeedForward": "ablations",
+    },
+    "cs336_basics/nn/loss.py": "cross_entropy",
+    "cs336_basics/nn/positional.py": {
+        "RotaryPositionalEmbedding": "rope", "SinusoidalPositionalEncoding": "sinusoidal_pe",
+        "LearnedPositionalEmbedding": "learned_pe",
+    },
+    "cs336_basics/nn/transformer.py": {"TransformerBlock": "transformer_block", "TransformerLM": "transformer_lm"},
+    "cs336_basics/optim/adamw.py": "adamw",
+    "cs336_basics/optim/clipping.py": "gradient_clipping",
+    "cs336_basics/optim/schedule.py": "learning_rate_schedule",
+    "cs336_basics/tokenizer/": "tokenizer",
+    "cs336_basics/tokenizer/pretokenize.py": "train_bpe",
+    "cs336_basics/tokenizer/train_bpe.py": "train_bpe",
+    # adapters: run_<id> / get_<id> name their problem; the others are listed
+    "tests/adapters.py": {
+        "run_swiglu": "positionwise_feedforward", "run_silu": "positionwise_feedforward",
+        "run_scaled_dot_product_attention": "scaled_dot_product_attention",
+        "run_multihead_self_attention": "multihead_self_attention", "run_get_batch": "data_loading",
+        "run_gradient_clipping": "gradient_clipping", "get_adamw_cls": "adamw",
+        "run_get_lr_cosine_schedule": "learning_rate_schedule", "run_save_checkpoint": "checkpointing",
+        "run_load_checkpoint": "checkpointing", "get_tokenizer": "tokenizer",
+        "run_transformer_lm_with_kv_cache": "decoding", "run_transformer_lm_ablation": "ablations",
+        "make_module": "linear",
+    },
+}  # fmt: skip
+STAFF_MARKERS = ("<!-- BEGIN STAFF -->", "<!-- END STAFF -->")
+STAFF_ONLY_LINE = "# staff-only"
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 _MARKER = re.compile(r"^(?P<indent>[ \t]*)(?P<marker># (?:BEGIN|END) SOLUTION)[ \t]*$")
 
@@ -152,6 +205,110 @@ def strip_solutions(text: str, name: str = "<file>") -> tuple[str, int]:
     return result, regions
 
 
+def stub_problem(rel: str, qualname: str, problem_ids: set[str]) -> str:
+    """The handout problem of the stub `qualname` in file `rel` (see STUB_PROBLEMS).
+
+    Example: stub_problem("cs336_basics/nn/layers.py", "Linear.forward", ids) -> "linear"; an adapter hook
+    run_<id> or get_<id> names its own problem: stub_problem("tests/adapters.py", "run_rope", ids) -> "rope".
+    """
+    entry = STUB_PROBLEMS.get(rel)
+    if entry is None:  # a folder entry ("cs336_basics/tokenizer/") covers the files below it
+        folders = [k for k in STUB_PROBLEMS if k.endswith("/") and rel.startswith(k)]
+        entry = STUB_PROBLEMS[max(folders, key=len)] if folders else None
+    if isinstance(entry, dict):
+        prefixes = [k for k in entry if qualname.startswith(k)]
+        if prefixes:
+            return entry[max(prefixes, key=len)]
+        for prefix in ("run_", "get_"):
+            if qualname.startswith(prefix) and qualname[len(prefix) :] in problem_ids:
+                return qualname[len(prefix) :]
+        entry = None
+    if entry is None:
+        raise ReleaseError(f"{rel}: no handout problem for the stub {qualname}; add it to STUB_PROBLEMS in grading/release.py")
+    return entry
+
+
+def _stubs(tree: ast.Module) -> list[tuple[list[ast.stmt], int, str]]:
+    """(enclosing body, index in it, qualified name of the function) of each bare `raise NotImplementedError`."""
+    found = []
+
+    def visit(node: ast.AST, names: list[str]) -> None:
+        for child in ast.iter_child_nodes(node):
+            inner = names + [child.name] if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else names
+            for attr in ("body", "orelse", "finalbody"):
+                body = getattr(child, attr, None)
+                if isinstance(body, list):
+                    for k, stmt in enumerate(body):
+                        if isinstance(stmt, ast.Raise) and isinstance(stmt.exc, ast.Name) and stmt.exc.id == "NotImplementedError":
+                            found.append((body, k, ".".join(inner)))
+            visit(child, inner)
+
+    visit(tree, [])
+    return found
+
+
+def name_stubs(text: str, rel: str, problem_ids: set[str]) -> str:
+    """Give each bare `raise NotImplementedError` of a starter file a one-line message naming its function
+    and handout problem, and drop the statements after it in its block (unreachable in the starter).
+
+    Example: in Linear.forward of cs336_basics/nn/layers.py, `raise NotImplementedError` becomes
+    `raise NotImplementedError("implement Linear.forward (handout problem: linear)")`.
+    """
+    lines = text.splitlines(keepends=True)
+    edits: list[tuple[int, int, str | None]] = []  # (first line, last line) 0-based, replacement
+    for body, k, qualname in _stubs(ast.parse(text)):
+        stmt = body[k]
+        problem = stub_problem(rel, qualname or "<module>", problem_ids)
+        indent = lines[stmt.lineno - 1][: stmt.col_offset]
+        message = f"implement {qualname} (handout problem: {problem})"
+        edits.append((stmt.lineno - 1, stmt.end_lineno - 1, f'{indent}raise NotImplementedError("{message}")\n'))
+        if k + 1 < len(body):
+            edits.append((body[k + 1].lineno - 1, body[-1].end_lineno - 1, None))
+    for first, last, replacement in sorted(edits, reverse=True):
+        lines[first : last + 1] = [replacement] if replacement is not None else []
+    return "".join(lines)
+
+
+def strip_staff_sections(text: str, name: str = "<file>") -> str:
+    """Remove the lines from each `<!-- BEGIN STAFF -->` line to its `<!-- END STAFF -->` line, inclusive.
+
+    Example: "a\n<!-- BEGIN STAFF -->\nstaff table\n<!-- END STAFF -->\nb\n" -> "a\nb\n".
+    """
+    begin, end = STAFF_MARKERS
+    out: list[str] = []
+    opened = None
+    for number, line in enumerate(text.splitlines(keepends=True), 1):
+        marker = line.strip()
+        if marker == begin:
+            if opened is not None:
+                raise ReleaseError(f"{name}:{number}: nested '{begin}' (the section opened at line {opened} is still open)")
+            opened = number
+        elif marker == end:
+            if opened is None:
+                raise ReleaseError(f"{name}:{number}: '{end}' without a matching '{begin}'")
+            opened = None
+        elif (begin in line or end in line) and opened is None:
+            raise ReleaseError(f"{name}:{number}: a staff marker must be alone on its line")
+        elif opened is None:
+            out.append(line)
+    if opened is not None:
+        raise ReleaseError(f"{name}:{opened}: '{begin}' is never closed by '{end}'")
+    return "".join(out)
+
+
+def remove_unused_imports(root: Path, files: list[str]) -> None:
+    """Remove the imports that `files` (relative to `root`) no longer use: ruff's F401 fix, run in place."""
+    if not files:
+        return
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", "--select", "F401", "--fix",
+         "--exit-zero", "--quiet", *files],
+        cwd=root, capture_output=True, text=True,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise ReleaseError(f"ruff could not remove the unused imports (is the dev group installed?): {proc.stderr.strip()[-1000:]}")
+
+
 def list_source_files(root: Path) -> list[str]:
     """Files of the working tree (POSIX paths relative to `root`): git's view when it is a checkout.
 
@@ -209,6 +366,7 @@ def build_starter(source: Path, out: Path) -> BuildReport:
     if out.is_relative_to(source) and (out == source or out.relative_to(source).parts[0] not in NEVER_COPIED):
         raise ReleaseError(f"{out} is inside the repository; build the starter outside it (or under dist/)")
     report = BuildReport(out)
+    problem_ids = {p.id for p in load_problems(source / "grading" / "problems.toml")}
     for rel in list_source_files(source):
         if is_staff_only(rel):
             report.left_out.append(rel)
@@ -217,12 +375,19 @@ def build_starter(source: Path, out: Path) -> BuildReport:
         dest.parent.mkdir(parents=True, exist_ok=True)
         if is_solution_file(rel):
             text, n = strip_solutions(src.read_text(encoding="utf-8"), rel)
-            dest.write_text(text, encoding="utf-8")
             if n:
+                text = name_stubs(text, rel, problem_ids)
                 report.stripped[rel] = n
+            dest.write_text(text, encoding="utf-8")
+        elif rel.endswith(".md"):
+            dest.write_text(strip_staff_sections(src.read_text(encoding="utf-8"), rel), encoding="utf-8")
+        elif rel == "pyproject.toml":
+            kept = [line for line in src.read_text(encoding="utf-8").splitlines(keepends=True) if STAFF_ONLY_LINE not in line]
+            dest.write_text("".join(kept), encoding="utf-8")
         else:
             shutil.copy2(src, dest)
         report.copied.append(rel)
+    remove_unused_imports(out, sorted(report.stripped))
     registry = source / "grading" / "problems.toml"
     (out / "README.md").write_text(render_readme(registry=registry), encoding="utf-8")
     report.copied.append("README.md")

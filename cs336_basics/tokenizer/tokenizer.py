@@ -195,7 +195,7 @@ class Tokenizer:
         """Lazily yield the ids of the concatenated strings of `iterable` (e.g. an open text file).
 
         The output equals `encode("".join(iterable))` however the text is cut into strings, and memory
-        does not grow with the total length: once about _STREAM_BLOCK characters are read, they are
+        does not grow with the total length: once about 64k characters are read, they are
         encoded up to the last place where a cut cannot change the result (pretokenize.last_safe_cut)
         and only the rest is kept. (Text with no such place, e.g. one endless word, is kept whole.)
         """

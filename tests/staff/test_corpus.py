@@ -1,4 +1,4 @@
-"""Staff: the built-in Shakespeare corpus (cs336_basics/corpus.py) is complete, plain text and stable."""
+"""Staff: the built-in Shakespeare corpus (cs336_basics/training/corpus.py) is complete, plain text and stable."""
 
 from __future__ import annotations
 
