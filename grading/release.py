@@ -12,7 +12,9 @@ Then the starter is made to read as if written for students:
 - each stub becomes `raise NotImplementedError("implement Linear.forward (handout problem: linear)")`,
   naming its function and the problem of STUB_PROBLEMS; a statement after it in the same block (dead
   in the starter) is removed;
-- imports the remaining code does not use are removed (ruff's F401 fix; `# noqa: F401` keeps one);
+- imports the remaining code does not use are removed (ruff's F401 fix; `# noqa: F401` keeps one, and
+  the staff's reason after a noqa code is dropped);
+- a solution file left with nothing but a docstring and imports is left out;
 - Markdown between `<!-- BEGIN STAFF -->` and `<!-- END STAFF -->` lines (staff results, staff
   commands, pointers to files the starter does not ship) is removed from every shipped .md file;
 - pyproject.toml loses its lines marked `# staff-only` (the `cs336-staff` entry point).
@@ -269,6 +271,25 @@ def name_stubs(text: str, rel: str, problem_ids: set[str]) -> str:
     return "".join(lines)
 
 
+_NOQA_REASON = re.compile(r"(#\s*noqa(?::\s*[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*)?)[ \t]*\(.*\)[ \t]*$", re.MULTILINE)
+
+
+def plain_noqa(text: str) -> str:
+    """Drop the reason written after a noqa comment (it explains the staff copy, not the student's).
+
+    Example: "import einops  # noqa: F401 (kept for the heads)" -> "import einops  # noqa: F401".
+    """
+    return _NOQA_REASON.sub(r"\1", text)
+
+
+def is_empty_module(text: str) -> bool:
+    """True when a module holds only a docstring and imports (all its code was solution)."""
+    body = ast.parse(text).body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in body)
+
+
 def strip_staff_sections(text: str, name: str = "<file>") -> str:
     """Remove the lines from each `<!-- BEGIN STAFF -->` line to its `<!-- END STAFF -->` line, inclusive.
 
@@ -376,7 +397,10 @@ def build_starter(source: Path, out: Path) -> BuildReport:
         if is_solution_file(rel):
             text, n = strip_solutions(src.read_text(encoding="utf-8"), rel)
             if n:
-                text = name_stubs(text, rel, problem_ids)
+                text = plain_noqa(name_stubs(text, rel, problem_ids))
+                if rel.endswith(".py") and not rel.endswith("__init__.py") and is_empty_module(text):
+                    report.left_out.append(rel)
+                    continue
                 report.stripped[rel] = n
             dest.write_text(text, encoding="utf-8")
         elif rel.endswith(".md"):

@@ -42,7 +42,7 @@ from grading.submission import read_submission
 MARKER_TEXT = (b"BEGIN SOLUTION", b"END SOLUTION")
 LISTED = 10  # offending tests listed per check before "... and N more"
 # Words of the staff's point of view that a student's copy must not contain (in comments and docstrings).
-STAFF_WORDS = re.compile(r"\b(staff|solutions?|reference)\b", re.IGNORECASE)
+STAFF_WORDS = re.compile(r"\b(staff|solutions?|reference|starter)\b", re.IGNORECASE)
 # Commands a student cannot run: the staff entry point and the grading package's modules.
 STAFF_COMMANDS = re.compile(r"cs336-staff|python -m grading\b")
 # A stub's message: one line naming what to implement and its problem (grading/release.py, name_stubs).
@@ -187,17 +187,32 @@ def leftover_errors(starter: Path, source: Path | None, problem_ids: set[str]) -
     starter = Path(starter)
     files = [rel for rel in list_source_files(starter) if is_solution_file(rel) and rel.endswith(".py")]
     errors = _unused_imports(starter, files)
+    trees = {}
     for rel in files:
-        text = (starter / rel).read_text(encoding="utf-8")
         try:
-            tree = ast.parse(text)
+            trees[rel] = ast.parse((starter / rel).read_text(encoding="utf-8"))
         except SyntaxError:
             continue  # static_errors reports it
+    # identifiers the staff copy defines (in any solution file) that the starter's code never mentions
+    gone: set[str] = set()
+    if source is not None:
+        staff_defined = set()
+        for rel in list_source_files(Path(source)):
+            if is_solution_file(rel) and rel.endswith(".py"):  # the fast path's names included: not shipped
+                try:
+                    staff_defined |= _defined_names(ast.parse((Path(source) / rel).read_text(encoding="utf-8")))
+                except SyntaxError:
+                    continue
+        used = set().union(*(_used_names(tree) for tree in trees.values())) if trees else set()
+        gone = {n for n in staff_defined - used if len(n) > 2}
+        # and the modules the starter does not ship (a pointer to them points at nothing)
+        gone |= {
+            Path(rel).stem for rel in list_source_files(Path(source))
+            if is_solution_file(rel) and rel.endswith(".py") and not rel.endswith("__init__.py") and not (starter / rel).is_file()
+        }  # fmt: skip
+    for rel, tree in trees.items():
+        text = (starter / rel).read_text(encoding="utf-8")
         errors += _stub_errors(rel, tree, problem_ids)
-        gone: set[str] = set()
-        if source is not None and (Path(source) / rel).is_file():
-            staff_tree = ast.parse((Path(source) / rel).read_text(encoding="utf-8"))
-            gone = {n for n in _defined_names(staff_tree) - _used_names(tree) if len(n) > 2}
         for line, prose in _prose(tree, text):
             for word in sorted({m.group(0) for m in STAFF_WORDS.finditer(prose)}):
                 errors.append(f"{rel}:{line}: a comment or docstring says {word!r} (the student's copy has no staff point of view)")

@@ -8,8 +8,7 @@ Encoding (Sennrich et al. 2016; byte-level as in GPT-2, Radford et al. 2019, §2
      EARLIEST in training (lowest merge rank), every non-overlapping occurrence left to right, until no
      adjacent pair is a merge; then look each piece up in the vocabulary.
 Step 3 depends only on the pre-token, so its result is cached (pre-token -> ids): in natural text most
-pre-tokens repeat, and a dictionary hit replaces the merge loop. A long text's first pass meets thousands
-of new pre-tokens at once; they go through the merge loop together, in NumPy (batch_bpe.py).
+pre-tokens repeat, and a dictionary hit replaces the merge loop.
 """
 
 from __future__ import annotations

@@ -239,6 +239,7 @@ def _tiny_source(root):
         def _helper():
             return math.pi
     '''))
+    (root / "cs336_basics" / "speedy.py").write_text('"""A staff-only helper module."""\n\nimport math\n\n# BEGIN SOLUTION\ndef f():\n    return math.pi\n\n\n# END SOLUTION\n')
     (root / "handout.md").write_text("# Handout\n<!-- BEGIN STAFF -->\nstaff only\n<!-- END STAFF -->\nfor students\n")
     (root / "pyproject.toml").write_text('[project.scripts]\ncs336 = "a:b"\ncs336-staff = "c:d"  # staff-only\n')
     return root
@@ -250,7 +251,8 @@ def test_build_removes_unused_imports_staff_sections_and_staff_entry_point(tmp_p
     build_starter(source, out)
     data = (out / "cs336_basics" / "data.py").read_text()
     assert "import heapq" not in data, "an import only the solution used must go"
-    assert "import math" in data and "import os  # noqa: F401" in data, "used and noqa imports stay"
+    assert "import math" in data and "import os  # noqa: F401\n" in data, "used and noqa imports stay, without the staff's reason"
+    assert not (out / "cs336_basics" / "speedy.py").exists(), "a module left with only a docstring and imports is left out"
     assert 'raise NotImplementedError("implement get_batch (handout problem: data_loading)")' in data
     assert (out / "handout.md").read_text() == "# Handout\nfor students\n"
     assert "cs336-staff" not in (out / "pyproject.toml").read_text()
@@ -284,6 +286,8 @@ PLANTS = {
     "stale name": (("Draw the starts uniformly.", "Draw the starts uniformly with _starts."), "names _starts, which the release stripped"),
     "staff word": (("Draw the starts uniformly.", "The staff copy draws the starts."), "says 'staff'"),
     "solution word": (("(see the handout)", "(see the solution)"), "says 'solution'"),
+    "starter word": (("Draw the starts uniformly.", "The starter draws the starts."), "says 'starter'"),
+    "unshipped module": (("(see the handout)", "(see speedy.py)"), "names speedy, which the release stripped"),
     "code after raise": (("(handout problem: data_loading)\")\n", "(handout problem: data_loading)\")\n    return []\n"), "code after `raise NotImplementedError`"),
     "bare raise": (("raise NotImplementedError(\"implement get_batch (handout problem: data_loading)\")", "raise NotImplementedError"), "needs a one-line message"),
     "unknown problem": (("handout problem: data_loading", "handout problem: batching"), "needs a one-line message"),
@@ -297,8 +301,14 @@ def _starter(root, code, readme="# Starter\nuv run pytest\n"):
     return root
 
 
+def _source(root):
+    source = _starter(root, STAFF_COPY)
+    (source / "cs336_basics" / "speedy.py").write_text("def f():\n    return 1\n")  # staff only: not in the starter
+    return source
+
+
 def test_leftover_checks_pass_on_a_clean_starter(tmp_path):
-    source = _starter(tmp_path / "source", STAFF_COPY)
+    source = _source(tmp_path / "source")
     assert leftover_errors(_starter(tmp_path / "starter", CLEAN), source, PROBLEM_IDS) == []
 
 
@@ -306,7 +316,7 @@ def test_leftover_checks_pass_on_a_clean_starter(tmp_path):
 def test_each_leftover_check_fails_on_its_planted_leftover(plant, tmp_path):
     (old, new), message = PLANTS[plant]
     assert old in CLEAN
-    source = _starter(tmp_path / "source", STAFF_COPY)
+    source = _source(tmp_path / "source")
     errors = leftover_errors(_starter(tmp_path / "starter", CLEAN.replace(old, new, 1)), source, PROBLEM_IDS)
     assert errors and all(e.startswith("cs336_basics/data.py:") for e in errors), errors
     assert any(message in e for e in errors), errors
