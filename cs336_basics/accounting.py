@@ -146,8 +146,8 @@ def activation_breakdown(config: ModelConfig, seq_len: int | None = None) -> lis
     counted separately, and neither are the integer token ids or the boolean mask. Real implementations
     keep somewhat more or less; the point is which terms grow with seq_len^2 (scores) and with V (logits).
     """
-    T = config.context_length if seq_len is None else seq_len
     # BEGIN SOLUTION
+    T = config.context_length if seq_len is None else seq_len
     d, a, f, L, V, h = config.d_model, _attn_width(config), config.d_ff, config.num_layers, config.vocab_size, config.num_heads
     items = [Item("token embedding output", T * d)]
     if config.position in ("sinusoidal", "learned"):

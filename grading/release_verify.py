@@ -2,7 +2,8 @@
 
 1. Static: no solution marker or marker text left in any file, no staff-only file present, every
    Python file parses, the registry and README are there.
-   Leftovers (`leftover_errors`), in the files the release stripped: no unused import (ruff F401), no
+   Leftovers (`leftover_errors`), in the starter's Python code: no unused import or local variable
+   (ruff F401, F841), no
    comment or docstring that names an identifier the release stripped or says staff / reference /
    solution, no statement after a `raise NotImplementedError` in its block, and every stub's
    NotImplementedError carries a one-line message naming a handout problem. The README and the
@@ -136,16 +137,16 @@ def _used_names(tree: ast.Module) -> set[str]:
     return names
 
 
-def _unused_imports(starter: Path, files: list[str]) -> list[str]:
+def _unused_code(starter: Path, files: list[str]) -> list[str]:
     if not files:
         return []
     proc = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", "--select", "F401", "--output-format",
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", "--select", "F401,F841", "--output-format",
          "json", "--exit-zero", *files],
         cwd=starter, capture_output=True, text=True,
     )  # fmt: skip
     if proc.returncode != 0:
-        return [f"ruff could not check the starter's imports (is the dev group installed?): {proc.stderr.strip()[-500:]}"]
+        return [f"ruff could not check the starter's code (is the dev group installed?): {proc.stderr.strip()[-500:]}"]
     return [
         f"{Path(d['filename']).resolve().relative_to(starter.resolve()).as_posix()}:{d['location']['row']}: {d['message']}"
         for d in json.loads(proc.stdout or "[]")
@@ -186,7 +187,7 @@ def leftover_errors(starter: Path, source: Path | None, problem_ids: set[str]) -
     """
     starter = Path(starter)
     files = [rel for rel in list_source_files(starter) if is_solution_file(rel) and rel.endswith(".py")]
-    errors = _unused_imports(starter, files)
+    errors = _unused_code(starter, files)
     trees = {}
     for rel in files:
         try:

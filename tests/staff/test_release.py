@@ -283,6 +283,7 @@ STAFF_COPY = CLEAN.replace(
 assert "_starts" in STAFF_COPY
 PLANTS = {
     "unused import": (("import math\n", "import math\nimport heapq\n"), "imported but unused"),
+    "unused local": (("    # Draw the starts uniformly.\n", "    # Draw the starts uniformly.\n    starts = n - 1\n"), "assigned to but never used"),
     "stale name": (("Draw the starts uniformly.", "Draw the starts uniformly with _starts."), "names _starts, which the release stripped"),
     "staff word": (("Draw the starts uniformly.", "The staff copy draws the starts."), "says 'staff'"),
     "solution word": (("(see the handout)", "(see the solution)"), "says 'solution'"),
