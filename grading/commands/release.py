@@ -38,8 +38,10 @@ def run(args: argparse.Namespace) -> int:
     v = verify_starter(args.out, args.source, Limits(jobs=args.jobs or default_jobs()), install_deps=not args.no_install)
     timings = ", ".join(f"{k} {t:.0f} s" for k, t in v.timings.items())
     if v.ok:
-        print(f"verified ({timings}): the suite collects, every autograded test fails with NotImplementedError "
-              "in the starter and passes with the solution put back; no solution text or staff file remains")  # fmt: skip
+        print(f"verified ({timings}): no solution text, staff file or leftover (unused import, stale name, staff "
+              "word, code after a stub, stub without its problem, staff command) remains; the suite collects, every "
+              "autograded test fails with NotImplementedError in the starter (every problem scores 0) and passes "
+              "with the solution put back")  # fmt: skip
         return 0
     print(f"RELEASE VERIFICATION FAILED ({timings}):")
     for error in v.errors:
