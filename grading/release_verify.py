@@ -37,7 +37,14 @@ from pathlib import Path
 
 from grading.grader import GradeResult, Limits, grade
 from grading.registry import load_problems
-from grading.release import GENERATED, STAFF_MARKERS, STARTER_KEEPS, is_solution_file, is_staff_only, list_source_files
+from grading.release import (
+    GENERATED,
+    STARTER_KEEPS,
+    is_solution_file,
+    is_staff_only,
+    list_source_files,
+)
+from grading.starter_text import STAFF_MARKERS
 from grading.submission import read_submission
 
 MARKER_TEXT = (b"BEGIN SOLUTION", b"END SOLUTION")

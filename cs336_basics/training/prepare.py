@@ -126,9 +126,9 @@ def prepare_data(config: TrainConfig, run_dir: str | Path, write: bool = True, l
 
 
 def _build(config: TrainConfig, data_dir: Path, tok_dir: Path, log: Callable[[str], None]) -> dict:
-    from cs336_basics.training.corpus import write_shakespeare_corpus
     from cs336_basics.tokenizer.tokenizer import Tokenizer
     from cs336_basics.tokenizer.train_bpe import train_bpe
+    from cs336_basics.training.corpus import write_shakespeare_corpus
 
     data = config.data
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ from fractions import Fraction
 import pytest
 
 from grading.cli import main as cs336_staff
+from grading.registry import load_problems
 from grading.release import (
     GENERATED,
     STAFF_ONLY,
@@ -16,13 +17,11 @@ from grading.release import (
     ReleaseError,
     build_starter,
     is_staff_only,
-    name_stubs,
     render_readme,
     strip_solutions,
-    strip_staff_sections,
 )
-from grading.registry import load_problems
 from grading.release_verify import leftover_errors, starter_run_errors
+from grading.starter_text import name_stubs, strip_staff_sections
 from tests.staff.conftest import REPO
 
 PROBLEM_IDS = {p.id for p in load_problems()}

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from cs336_basics.training import cli
-from cs336_basics.training.options import _field_paths
-from cs336_basics.training.metrics import read_metrics
 from cs336_basics.training.config import TRAIN_PRESETS, TrainConfig, build_config
+from cs336_basics.training.metrics import read_metrics
+from cs336_basics.training.options import _field_paths
 from tests.staff.tiny_run import cs336, debug_args, one_thread, tiny_corpus  # noqa: F401 (one_thread: autouse)
 
 pytestmark = pytest.mark.staff

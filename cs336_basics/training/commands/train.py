@@ -10,8 +10,13 @@ from __future__ import annotations
 import argparse
 
 from cs336_basics.training.cli import UserError
+from cs336_basics.training.config import (
+    TRAIN_PRESETS,
+    TrainConfig,
+    build_config,
+    load_config_file,
+)
 from cs336_basics.training.options import add_dataclass_options, given_options
-from cs336_basics.training.config import TRAIN_PRESETS, TrainConfig, build_config, load_config_file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
