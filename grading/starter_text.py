@@ -2,7 +2,7 @@
 
 - `name_stubs`: each stub raises NotImplementedError with a one-line message naming its function and
   handout problem (STUB_PROBLEMS), and loses the statements after it in its block (dead in the starter);
-- `remove_unused_imports`: the imports the remaining code does not use go (ruff's F401 fix);
+- `remove_unused_imports`: the imports the remaining code does not use go (ruff's F401 and I001 fixes);
 - `plain_noqa`: the staff's reason after a noqa code goes;
 - `is_empty_module`: a solution module left with only a docstring and imports is left out;
 - `strip_staff_sections`: Markdown between `<!-- BEGIN STAFF -->` and `<!-- END STAFF -->` lines goes;
@@ -181,11 +181,12 @@ def strip_staff_sections(text: str, name: str = "<file>") -> str:
 
 
 def remove_unused_imports(root: Path, files: list[str]) -> None:
-    """Remove the imports that `files` (relative to `root`) no longer use: ruff's F401 fix, run in place."""
+    """Remove the imports that `files` (relative to `root`) no longer use: ruff's F401 fix, run in place,
+    with its import-block fix (I001) so that no gap is left where the imports were."""
     if not files:
         return
     proc = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", "--select", "F401", "--fix",
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", "--select", "F401,I001", "--fix",
          "--exit-zero", "--quiet", *files],
         cwd=root, capture_output=True, text=True,
     )  # fmt: skip
