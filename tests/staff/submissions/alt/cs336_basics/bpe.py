@@ -139,47 +139,48 @@ def train_bpe(input_path, vocab_size, special_tokens, num_workers=1):
 
     merges = []
     while len(vocab) < vocab_size:
+        # Counts only ever fall for pairs already in the heap (a pair holding the new token is new), so an
+        # entry's count is an upper bound: a stale top is pushed back with its current count.
         best = None
         while heap:
             neg, key = heapq.heappop(heap)
-            if pair_count.get(key.pair, 0) == -neg and -neg > 0:
+            current = pair_count.get(key.pair, 0)
+            if current == -neg:
                 best = key.pair
                 break
+            if current > 0:
+                heapq.heappush(heap, (-current, key))
         if best is None:
             break
         merges.append(best)
-        joined = best[0] + best[1]
+        left, right = best
+        joined = left + right
         vocab[len(vocab)] = joined
 
-        touched = set()
+        born = set()
         for idx in where.pop(best, ()):
-            old, f = words[idx], freqs[idx]
+            old = words[idx]
             new = []
-            i = 0
-            while i < len(old):
-                if i + 1 < len(old) and old[i] == best[0] and old[i + 1] == best[1]:
+            i, n = 0, len(old)
+            while i < n:
+                if i + 1 < n and old[i] == left and old[i + 1] == right:
                     new.append(joined)
                     i += 2
                 else:
                     new.append(old[i])
                     i += 1
-            if len(new) == len(old):  # a stale index: an earlier merge already removed the pair here
+            if len(new) == n:  # a stale index: an earlier merge already removed the pair here
                 continue
-            new = tuple(new)
-            for p in _pairs_of(old):
+            f = freqs[idx]
+            for p in zip(old, old[1:]):
                 pair_count[p] -= f
-                touched.add(p)
-            for p in _pairs_of(new):
+            for p in zip(new, new[1:]):
                 pair_count[p] += f
-                where[p].add(idx)
-                touched.add(p)
-            words[idx] = new
+                if p[0] is joined or p[1] is joined:
+                    where[p].add(idx)
+                    born.add(p)
+            words[idx] = tuple(new)
         pair_count.pop(best, None)
-        for p in touched:
-            c = pair_count.get(p, 0)
-            if c > 0:
-                heapq.heappush(heap, (-c, _Desc(p)))
-            else:
-                pair_count.pop(p, None)
-                where.pop(p, None)
+        for p in born:
+            heapq.heappush(heap, (-pair_count[p], _Desc(p)))
     return vocab, merges
