@@ -178,8 +178,13 @@ class BPETokenizer:
                 continue
             hold = pieces[-2][0]
             p = self._special_prefix_start(buffer)
-            if p is not None and p < hold:
-                hold = max((s for s, _, _ in pieces if s <= p), default=0)
+            if p is not None:
+                j = max(k for k, (s, _, _) in enumerate(pieces) if s <= p)
+                # If a special token completes at p, the text before it ends there, and its trailing
+                # whitespace becomes one pre-token ("\n\n" rather than "\n", "\n"): hold that run too.
+                while j > 0 and not pieces[j - 1][2] and buffer[pieces[j - 1][0] : pieces[j - 1][1]].isspace():
+                    j -= 1
+                hold = min(hold, pieces[j][0])
             done = [piece for piece in pieces if piece[1] <= hold]
             yield from self._encode_pieces(buffer, done, [])
             buffer = buffer[hold:]
