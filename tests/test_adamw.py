@@ -54,8 +54,10 @@ def handout_adamw_float64(
     eps: float,
     weight_decay: float,
     variant: str = "handout",
+    step_sizes: list[float] | None = None,
 ) -> list[torch.Tensor]:
-    """The handout's algorithm in float64, one line per line of the algorithm (plus known mistakes)."""
+    """The handout's algorithm in float64, one line per line of the algorithm (plus known mistakes).
+    `step_sizes`, if given, receives max |α_t·m/(√v + ε)| of every step (for `float32_step_allowance`)."""
     beta1, beta2 = betas
     thetas = [p.double().clone() for p in params0]
     ms = [torch.zeros_like(t) for t in thetas]
@@ -78,7 +80,10 @@ def handout_adamw_float64(
                 denominator = torch.sqrt(vs[i]) + eps * math.sqrt(1 - beta2**t)
             else:
                 denominator = torch.sqrt(vs[i]) + eps
-            theta = theta - alpha_t * ms[i] / denominator
+            update = alpha_t * ms[i] / denominator
+            if step_sizes is not None:
+                step_sizes.append(float(update.abs().max()))
+            theta = theta - update
             if variant == "decay_without_lr":
                 theta = theta - weight_decay * theta
             elif variant not in ("l2_decay", "decay_first", "torch"):
@@ -113,6 +118,28 @@ def _worst(actual, expected) -> float:
     return max(float((a.double() - e).abs().max()) for a, e in zip(actual, expected))
 
 
+def float32_step_allowance(params0, grad_fn, steps: int, hp: dict) -> float:
+    """How far float64 parameters may drift when the step count and bias corrections are float32 scalars
+    (as with torch.optim.AdamW's `state["step"] = torch.tensor(0.0)`), which the official test accepts.
+
+    β rounded to float32 and βᵗ in float32 carry a relative error of ≤ t·2⁻²⁴ each; 1 − βᵗ then has the
+    relative error t·2⁻²⁴·βᵗ/(1 − βᵗ) (large at the first steps: 6e-5 for β₂ = 0.999 at t = 1), and the
+    square root, the quotient and the product with α add a few 2⁻²⁴. With 2⁻²² per term (4x margin), the
+    step α_t·m/(√v + ε) is off by at most r_t = 2⁻²²·(t·β₁ᵗ/(1 − β₁ᵗ) + t·β₂ᵗ/(1 − β₂ᵗ) + 4) of itself, and the
+    errors add up over the steps (the gradient's dependence on θ, factor 1 + α per step, is below 1% here).
+    This allows 6e-5 at the CS336 defaults (300 steps) and 4e-6 in the large-ε regime, where every listed
+    mistake moves the parameters by ≥ 1.8e-3 (450x the allowance).
+    """
+    (beta1, beta2), sizes = hp["betas"], []
+    handout_adamw_float64(params0, grad_fn, steps, step_sizes=sizes, **hp)
+    per_step = len(sizes) // steps
+    total = 0.0
+    for t in range(1, steps + 1):
+        r_t = 2.0**-22 * (t * beta1**t / (1 - beta1**t) + t * beta2**t / (1 - beta2**t) + 4)
+        total += r_t * max(sizes[(t - 1) * per_step : t * per_step])
+    return 1.02 * total
+
+
 def _diagnose(actual: list[torch.Tensor], params0, grad_fn, steps, hp, atol: float) -> str:
     for variant, description in MISTAKES.items():
         wrong = handout_adamw_float64(params0, grad_fn, steps, variant=variant, **hp)
@@ -122,13 +149,15 @@ def _diagnose(actual: list[torch.Tensor], params0, grad_fn, steps, hp, atol: flo
 
 
 def _assert_matches_an_order(actual, params0, grad_fn, steps, hp, atol, what="") -> None:
+    atol += float32_step_allowance(params0, grad_fn, steps, hp)
     worst = {order: _worst(actual, handout_adamw_float64(params0, grad_fn, steps, variant=order, **hp)) for order in ORDERS}
     if min(worst.values()) > atol:
         hint = _diagnose(actual, params0, grad_fn, steps, hp, atol)
         pytest.fail(
             f"AdamW{what} with {hp} differs from the handout's algorithm (float64 recomputation) after {steps} "
             f"steps: max |difference| = {worst['handout']:.3e} (and {min(worst.values()):.3e} from the closest "
-            f"accepted variant: torch's decay order or ε placement), > {atol:.0e}.{hint}"
+            f"accepted variant: torch's decay order or ε placement), > {atol:.1e} (float64 rounding plus what "
+            f"float32 bias corrections may add).{hint}"
         )
 
 
@@ -230,17 +259,20 @@ def test_adamw_param_groups_use_their_own_lr_and_weight_decay():
         for order in ORDERS
         for which, hp in (("defaults", {}), ("override", override))
     }
+    tolerance = HANDOUT_ATOL + max(
+        float32_step_allowance(params0[:2], problem.grad_fn, steps, {**defaults, **hp}) for hp in ({}, override)
+    )
     group0 = {order: float((actual[0] - oracle[order, "defaults"][0]).abs().max()) for order in ORDERS}
     order = min(group0, key=group0.get)
-    if group0[order] > HANDOUT_ATOL:
+    if group0[order] > tolerance:
         pytest.fail(
             f"AdamW group 0 (the constructor's defaults {defaults}) differs from the algorithm by {group0[order]:.3e} "
             f"(in {ORDERS[order]}): the update itself is wrong, not the param groups; "
             f"test_adamw_matches_float64_handout_algorithm says more"
         )
     worst = float((actual[1] - oracle[order, "override"][1]).abs().max())
-    if worst > HANDOUT_ATOL:
-        uses_defaults = float((actual[1] - oracle[order, "defaults"][1]).abs().max()) <= HANDOUT_ATOL
+    if worst > tolerance:
+        uses_defaults = float((actual[1] - oracle[order, "defaults"][1]).abs().max()) <= tolerance
         pytest.fail(
             f"AdamW group 1 (overrides {override}) differs from the algorithm by {worst:.3e} while group 0 is right"
             + (": it was updated with the constructor's defaults. Read lr, betas, eps and weight_decay from each "
