@@ -43,8 +43,8 @@ _LAST_CUT_IN_TEXT = regex.compile(r"(?r)\S(?=\s)")
 # Its forward twin: the first "\S\s" at or after a position.
 _NEXT_CUT_IN_TEXT = regex.compile(r"\S(?=\s)")
 # GPT-2's pattern for ASCII text, in the standard library's `re` (a leaner engine than `regex`, and
-# enough when no Unicode class is needed; benchmarks/ measure it). On ASCII the classes are exact: \p{L} is [A-Za-z], \p{N} is [0-9] and \s is
-# [\t\n\v\f\r ] (Unicode's White_Space property; the separators \x1c-\x1f are not in it). The three
+# enough when no Unicode class is needed). On ASCII the classes are exact: \p{L} is [A-Za-z], \p{N} is
+# [0-9] and \s is [\t\n\v\f\r ] (Unicode's White_Space property; the separators \x1c-\x1f are not in it). The three
 # " ?X" alternatives share their optional space (" ?(?:L|N|P)" matches exactly what " ?L| ?N| ?P" does,
 # since L, N and P never match a space), so a failed alternative does not re-read the space.
 _WS = r"\t\n\x0b\x0c\r "

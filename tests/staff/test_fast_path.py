@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cs336_basics import fast
-from cs336_basics.config import MODEL_PRESETS, ModelConfig
+from cs336_basics.training.config import MODEL_PRESETS, TRAIN_PRESETS, ModelConfig, TrainConfig
 from cs336_basics.fast.batch_bpe import PairTable
 from cs336_basics.fast.nn import FAST_TWINS, FastLinear, _few_rows_times_transpose
 from cs336_basics.nn.attention import MultiHeadSelfAttention
@@ -32,7 +32,6 @@ from cs336_basics.nn.positional import RotaryPositionalEmbedding
 from cs336_basics.nn.transformer import TransformerLM
 from cs336_basics.tokenizer.tokenizer import Tokenizer
 from cs336_basics.tokenizer.train_bpe import train_bpe
-from cs336_basics.train_config import TRAIN_PRESETS, TrainConfig
 from tests.numerics import assert_close
 
 pytestmark = pytest.mark.staff
