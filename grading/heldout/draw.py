@@ -51,3 +51,35 @@ def f64(t: torch.Tensor) -> torch.Tensor:
 def describe(**config) -> str:
     """The drawn configuration for a failure message: describe(d_in=3, shape=(2, 3)) -> 'd_in=3, shape=(2, 3)'."""
     return ", ".join(f"{k}={tuple(v.shape) if isinstance(v, torch.Tensor) else v}" for k, v in config.items())
+
+
+def lm_problem(
+    rng: np.random.Generator, min_layers: int = 2, max_layers: int = 3, position: str = "rope", norm: str = "pre",
+    ffn: str = "swiglu",
+) -> tuple[dict, dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+    """A fresh small LM: (hook config, float32 weights, ids (batch, seq), float64 reference logits as float32).
+
+    The config has the keys of run_transformer_lm (vocab_size, context_length, d_model, num_layers,
+    num_heads, d_ff, rope_theta); weights and logits come from tests/oracles/model.py.
+    """
+    from tests.oracles.model import _lm_weights, lm_reference
+
+    num_heads = int(rng.choice([1, 2, 4]))
+    d_model = num_heads * 2 * integers(rng, 1, 3)
+    config = dict(
+        vocab_size=integers(rng, 8, 96), context_length=integers(rng, 4, 24), d_model=d_model,
+        num_layers=integers(rng, min_layers, max_layers), num_heads=num_heads, d_ff=integers(rng, d_model, 64),
+        rope_theta=float(rng.choice([10000.0, 1000.0])),
+    )
+    arrays = _lm_weights(
+        rng, config["vocab_size"], config["context_length"], d_model, config["num_layers"], num_heads, config["d_ff"],
+        position=position, norm=norm, ffn=ffn,
+    )
+    weights = {k: torch.from_numpy(v) for k, v in arrays.items()}
+    seq = integers(rng, 1, config["context_length"])
+    ids = torch.from_numpy(rng.integers(0, config["vocab_size"], size=(integers(rng, 1, 3), seq)))
+    logits = lm_reference(
+        ids, {k: v.double() for k, v in weights.items()}, config["num_layers"], num_heads, config["rope_theta"],
+        position=position, norm=norm, ffn=ffn,
+    )
+    return config, weights, ids, logits.float()

@@ -1,9 +1,7 @@
-"""Scenarios the held-out tests need that tests/scenarios.py does not offer (yet): plain data in and out,
-student code reached only through tests/adapters.py hooks, so a grader can run the whole call in the
-sandboxed worker exactly like a tests/scenarios.py function.
-
-Signatures follow tests/scenarios.py on the contract branch; when it lands these move there (or the
-tests import them from there) and this file keeps only what is specific to the held-out cases.
+"""The one scenario the held-out tests need that tests/scenarios.py does not offer: a checkpoint round trip
+of a freshly shaped model and optimizer. Plain data in and out, student code reached only through
+tests/adapters.py hooks, so a grader can run the whole call in the sandboxed worker exactly like a
+tests/scenarios.py function (the isolated runner must forward it too, or it moves to tests/scenarios.py).
 """
 
 from __future__ import annotations
@@ -13,74 +11,11 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from tests import adapters
 
 Tensor = torch.Tensor
-
-
-def cross_entropy_gradient(logits: Tensor, targets: Tensor) -> Tensor | None:
-    """d run_cross_entropy(logits, targets) / d logits (None when the loss is not differentiable)."""
-    x = logits.clone().requires_grad_(True)
-    loss = adapters.run_cross_entropy(x, targets)
-    if not isinstance(loss, Tensor) or not loss.requires_grad:
-        return None
-    loss.backward()
-    return None if x.grad is None else x.grad.detach()
-
-
-def clip_gradients(grads: Sequence[Tensor | None], max_l2_norm: float, as_generator: bool = True) -> list:
-    """Parameters holding `grads` (None: a frozen parameter) clipped by run_gradient_clipping, passed as a
-    generator (readable once, like model.parameters()); returns their gradients afterwards."""
-    params = []
-    for g in grads:
-        p = torch.nn.Parameter(torch.zeros((1,) if g is None else g.shape), requires_grad=g is not None)
-        p.grad = None if g is None else g.clone()
-        params.append(p)
-    adapters.run_gradient_clipping((p for p in params) if as_generator else params, max_l2_norm)
-    return [None if p.grad is None else p.grad.detach().clone() for p in params]
-
-
-def _gradients(params, targets, noise, scale: float, coupling: float, frozen: Sequence[int]) -> None:
-    for i, p in enumerate(params):
-        p.grad = None if i in frozen else scale * (coupling * (p.detach().clone() - targets[i]) + noise[i])
-
-
-def adamw_steps(
-    params0: Sequence[Tensor],
-    targets: Sequence[Tensor],
-    noises: Sequence[Sequence[Tensor]],
-    scale: float,
-    coupling: float,
-    defaults: dict,
-    groups: Sequence[dict] | None = None,
-    frozen: Sequence[int] = (),
-) -> list[Tensor]:
-    """The parameters after len(noises) - 1 steps of the student's AdamW; step t gives parameter i the
-    gradient scale * (coupling * (theta_i - targets[i]) + noises[t][i]); `frozen` indices get none;
-    `groups` are param groups {"params": [indices], <overrides>}."""
-    params = [torch.nn.Parameter(p.clone()) for p in params0]
-    cls = adapters.get_adamw_cls()
-    if groups is None:
-        optimizer = cls(params, **defaults)
-    else:
-        spec = [{**{k: v for k, v in g.items() if k != "params"}, "params": [params[i] for i in g["params"]]} for g in groups]
-        optimizer = cls(spec, **defaults)
-    for t in range(1, len(noises)):
-        _gradients(params, targets, noises[t], scale, coupling, frozen)
-        optimizer.step()
-    return [p.detach().clone() for p in params]
-
-
-def get_batches(
-    dataset: np.ndarray, batch_size: int, context_length: int, device: str, seed: int, draws: int = 1
-) -> list[tuple[Tensor, Tensor]]:
-    """`draws` calls of run_get_batch after seeding numpy's and torch's global generators with `seed`."""
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    return [adapters.run_get_batch(dataset, batch_size, context_length, device) for _ in range(draws)]
 
 
 def _mlp(widths: Sequence[int], seed: int) -> torch.nn.Module:

@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 
 from grading.heldout.draw import describe, f64, integers, leading_shape, log_uniform, normal
-from grading.heldout.scenarios import cross_entropy_gradient
 from tests.adapters import run_cross_entropy
 from tests.numerics import assert_close
+from tests.scenarios import cross_entropy_gradient
 
 pytestmark = [pytest.mark.problem("cross_entropy"), pytest.mark.heldout]
 

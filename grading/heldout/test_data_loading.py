@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from grading.heldout.draw import integers
-from grading.heldout.scenarios import get_batches
+from tests.scenarios import get_batches
 
 pytestmark = [pytest.mark.problem("data_loading"), pytest.mark.heldout]
 

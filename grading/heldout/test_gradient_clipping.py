@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from grading.heldout.draw import integers, leading_shape, log_uniform, normal
-from grading.heldout.scenarios import clip_gradients
 from tests.numerics import assert_close
+from tests.scenarios import clip_gradients
 
 pytestmark = [pytest.mark.problem("gradient_clipping"), pytest.mark.heldout]
 
