@@ -44,3 +44,28 @@ def test_encode_file_matches_tiktoken_on_a_fresh_text(heldout_rng, tmp_path):
         f"{first_difference(got, expected)}. Cut the file only where no token can span the cut (e.g. at a special token)"
     )
     assert sorted(p.name for p in source.parent.iterdir()) == ["text.txt", "tokens.npy"], "temporary files left behind"
+
+
+def _without(special: str, text: str) -> str:
+    """`text` with every occurrence of `special` removed, including those the removal itself creates."""
+    while special in text:
+        text = text.replace(special, "")
+    return text
+
+
+def test_encode_file_widens_to_uint32_for_fresh_large_ids(heldout_rng, tmp_path):
+    # bytes only (no merges) and <|endoftext|> at an id beyond uint16: every id is predictable by hand
+    big = integers(heldout_rng, 65_536, 2**31 - 1)
+    vocab = {b: bytes([b]) for b in range(256)} | {big: EOT.encode()}
+    pieces = [_without(EOT, fresh_text(heldout_rng, integers(heldout_rng, 1, 50))) for _ in range(integers(heldout_rng, 2, 6))]
+    text = EOT.join(pieces)
+    expected = []
+    for k, piece in enumerate(pieces):
+        expected += ([big] if k else []) + list(piece.encode("utf-8"))
+    (tmp_path / "in").mkdir()
+    source, out = tmp_path / "in" / "text.txt", tmp_path / "in" / "tokens.npy"
+    source.write_bytes(text.encode("utf-8"))
+    run_encode_file(vocab, [], [EOT], source, out, integers(heldout_rng, 1, 2))
+    ids = np.load(out, allow_pickle=False)
+    assert ids.dtype == np.uint32, f"id {big} does not fit in uint16: expected a uint32 array, got {ids.dtype}"
+    assert ids.tolist() == expected, f"encode_file with the special token at id {big}: {first_difference(ids.tolist(), expected)}"
