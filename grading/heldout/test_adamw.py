@@ -45,8 +45,8 @@ def adamw_float64(params0, targets, noises, scale, coupling, hp, order, frozen=(
     return thetas
 
 
-def _problem(heldout_rng, regime):
-    count = integers(heldout_rng, 1, 4)
+def _problem(heldout_rng, regime, min_count=1):
+    count = integers(heldout_rng, min_count, 4)
     shapes = [leading_shape(heldout_rng, 2, max_size=5, min_dims=1) for _ in range(count)]
     steps = integers(heldout_rng, 10, 80)
     draw = lambda shape: torch.from_numpy(heldout_rng.standard_normal(shape))  # noqa: E731 - float64
@@ -85,11 +85,12 @@ def test_adamw_matches_float64_algorithm_on_fresh_problem(heldout_rng, regime):
 
 
 def test_adamw_param_groups_and_frozen_parameters_on_fresh_problem(heldout_rng):
-    params0, targets, noises, scale, coupling, hp = _problem(heldout_rng, "unit_gradients")
+    params0, targets, noises, scale, coupling, hp = _problem(heldout_rng, "unit_gradients", min_count=3)
     n = len(params0)
-    frozen = (integers(heldout_rng, 0, n - 1),) if heldout_rng.random() < 0.5 else ()
+    split = integers(heldout_rng, 1, n - 1)  # parameters [0, split) in group 0 (the defaults), the rest overridden
+    # at most one frozen parameter, never the last one: the overridden group always updates a parameter
+    frozen = (integers(heldout_rng, 0, n - 2),) if heldout_rng.random() < 0.5 else ()
     override = {"lr": hp["lr"] * float(heldout_rng.uniform(2, 5)), "weight_decay": float(heldout_rng.uniform(0.0, 0.05))}
-    split = integers(heldout_rng, 0, n)  # parameters [0, split) in group 0 (the defaults), the rest overridden
     groups = [{"params": list(range(split))}, {"params": list(range(split, n)), **override}]
     actual = adamw_steps(params0, targets, noises, scale, coupling, hp, groups=groups, frozen=frozen)
     for i in range(n):

@@ -17,9 +17,9 @@ pytestmark = [pytest.mark.problem("data_loading"), pytest.mark.heldout]
 DTYPES = [np.uint16, np.int32, np.int64]
 
 
-def _dataset(heldout_rng, length: int) -> np.ndarray:
+def _dataset(heldout_rng, length: int, dtype=None) -> np.ndarray:
     """Distinct token values in random order, so a window's first token tells where it starts."""
-    dtype = DTYPES[integers(heldout_rng, 0, len(DTYPES) - 1)]
+    dtype = dtype or DTYPES[integers(heldout_rng, 0, len(DTYPES) - 1)]
     return heldout_rng.permutation(60_000)[:length].astype(dtype)
 
 
@@ -46,9 +46,10 @@ def _starts(x: torch.Tensor, y: torch.Tensor, dataset: np.ndarray, batch_size: i
     return starts
 
 
-def test_get_batch_rows_are_windows_with_next_token_targets(heldout_rng):
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_get_batch_rows_are_windows_with_next_token_targets(heldout_rng, dtype):
     context_length = integers(heldout_rng, 1, 64)
-    dataset = _dataset(heldout_rng, context_length + integers(heldout_rng, 2, 3000))
+    dataset = _dataset(heldout_rng, context_length + integers(heldout_rng, 2, 3000), dtype)
     batch_size = integers(heldout_rng, 1, 32)
     for x, y in get_batches(dataset, batch_size, context_length, "cpu", seed=integers(heldout_rng, 0, 2**31), draws=3):
         _starts(x, y, dataset, batch_size, context_length)

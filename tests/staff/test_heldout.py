@@ -25,6 +25,8 @@ NUMERIC_PROBLEMS = {
     "scaled_dot_product_attention", "multihead_self_attention", "transformer_block", "transformer_lm",
     "cross_entropy", "adamw", "learning_rate_schedule", "gradient_clipping", "data_loading", "checkpointing",
     "rope", "sinusoidal_pe", "learned_pe",
+    # extras
+    "attention_extras", "lm_ablations", "kv_cache", "tokenizer_files", "train_bpe_parallel", "module_init",
 }
 # What a held-out module may import from the repository: hooks, scenarios, oracles, the assertion helper,
 # and its own helpers. Never the student package, never the public fixtures.
