@@ -264,7 +264,7 @@ def run_transformer_lm(
     lm_head.weight.
     """
     # BEGIN SOLUTION
-    from cs336_basics.config import ModelConfig
+    from cs336_basics.training.config import ModelConfig
     from cs336_basics.nn.transformer import TransformerLM
 
     config = ModelConfig(
@@ -548,7 +548,7 @@ def _transformer_lm(
     vocab_size, context_length, d_model, num_layers, num_heads, d_ff, rope_theta,
     position="rope", norm="pre", ffn="swiglu", head_dim=None, device=None, dtype=None,
 ):  # fmt: skip
-    from cs336_basics.config import ModelConfig
+    from cs336_basics.training.config import ModelConfig
     from cs336_basics.nn.transformer import TransformerLM
 
     config = ModelConfig(
