@@ -572,7 +572,8 @@ def _transformer_lm(
 
 def make_module(name: str, **kwargs) -> torch.nn.Module:
     """A freshly initialised module of yours (float32, on the CPU), for the checks of parameter names,
-    shapes and initialisation (extra problems `module_init`, `learned_pe`, `sinusoidal_pe`, `lm_ablations`).
+    shapes and initialisation (extra problems `module_init`, `learned_pe`, `sinusoidal_pe`, `lm_ablations`,
+    `input_validation`).
 
     `name` and its keyword arguments (the config arguments of the hook of the same module):
       "linear": d_in, d_out                  -> state dict {"weight": (d_out, d_in)}

@@ -208,6 +208,8 @@ def test_encode_iterable_matches_tiktoken_for_any_chunking(tokenizer, tiktoken_g
     [
         f"Hello world{EOT}  and\n\n\nmore   spaces {EOT}{EOT}end",
         "the  quick\n\n brown\t\tfox's 東京 😀😀 done.\n",
+        # a whitespace run right before a special token: "\n\n" stays one pre-token whatever the cut
+        f"x\n\n{EOT}\n\n  y \t{EOT}",
     ],
 )
 def test_encode_iterable_every_two_way_cut_and_single_characters(tokenizer, tiktoken_gpt2, text):
