@@ -3,57 +3,51 @@ recomputation of the handout's algorithm (or of torch's order, decay before the 
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 
 from grading.heldout.draw import integers, leading_shape, log_uniform
 from tests.scenarios import adamw_resume, adamw_steps
+from tests.test_adamw import ORDERS, float32_step_allowance, handout_adamw_float64
 
 pytestmark = [pytest.mark.problem("adamw"), pytest.mark.heldout]
 
-# float64: ~10 operations per element and step at 1.1e-16 relative each; the θ-dependent gradient
-# amplifies errors by at most (1 + α·coupling) per step, so <= 100 steps stay below 1e-12 on parameters
-# of size ~1. 1e-10 leaves 100x margin, while a bias correction off by one step, ε inside the square
-# root (in the regime where √v ~ ε), decay without α or L2 decay move them by > 1e-6.
+# float64: ~10 operations per element and step at 1.1e-16 relative each, over <= 60 steps: below 1e-12
+# on parameters of size ~1; 1e-10 leaves 100x margin. On top of it, what float32 step counters and bias
+# corrections may add (tests/test_adamw.py's float32_step_allowance), times 4 for the growth of an early
+# error through the θ-dependent gradients (α·coupling <= 0.025 per step). A bias correction off by one
+# step, ε inside the square root (where √v ~ ε), decay without α or L2 decay move the parameters by
+# > 1e-4, far beyond both.
 ATOL = 1e-10
-ORDERS = ("handout", "decay_first")
+GROWTH = 4.0
 
 
 def adamw_float64(params0, targets, noises, scale, coupling, hp, order, frozen=()):
-    """The handout's algorithm, t = 1, 2, ...: m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
-    α_t = α√(1−β₂ᵗ)/(1−β₁ᵗ); θ ← θ − α_t·m/(√v+ε); θ ← θ − αλθ (order "decay_first": the decay before)."""
-    lr, (beta1, beta2), eps, decay = hp["lr"], hp["betas"], hp["eps"], hp["weight_decay"]
-    thetas = [p.double().clone() for p in params0]
-    ms, vs = [torch.zeros_like(t) for t in thetas], [torch.zeros_like(t) for t in thetas]
-    for t in range(1, len(noises)):
-        for i in range(len(thetas)):
-            if i in frozen:
-                continue
-            theta = thetas[i]
-            g = scale * (coupling * (theta - targets[i]) + noises[t][i])
-            if order == "decay_first":
-                theta = theta - lr * decay * theta
-            ms[i] = beta1 * ms[i] + (1 - beta1) * g
-            vs[i] = beta2 * vs[i] + (1 - beta2) * g**2
-            alpha_t = lr * math.sqrt(1 - beta2**t) / (1 - beta1**t)
-            theta = theta - alpha_t * ms[i] / (torch.sqrt(vs[i]) + eps)
-            if order == "handout":
-                theta = theta - lr * decay * theta
-            thetas[i] = theta
-    return thetas
+    """tests/test_adamw.py's float64 algorithm in one of its accepted forms (ORDERS: the handout's, or with
+    torch's decay order and/or ε placement); the frozen parameters never get a gradient."""
+    grad_fn = _grad_fn(targets, noises, scale, coupling)
+    expected = handout_adamw_float64(params0, grad_fn, len(noises) - 1, variant=order, **hp)
+    return [p0.double() if i in frozen else e for i, (p0, e) in enumerate(zip(params0, expected))]
+
+
+def _grad_fn(targets, noises, scale, coupling):
+    return lambda thetas, t: [scale * (coupling * (th - tg) + n) for th, tg, n in zip(thetas, targets, noises[t])]
+
+
+def _tolerance(params0, targets, noises, scale, coupling, hp) -> float:
+    allowance = float32_step_allowance(params0, _grad_fn(targets, noises, scale, coupling), len(noises) - 1, hp)
+    return ATOL + GROWTH * allowance
 
 
 def _problem(heldout_rng, regime, min_count=1):
     count = integers(heldout_rng, min_count, 4)
     shapes = [leading_shape(heldout_rng, 2, max_size=5, min_dims=1) for _ in range(count)]
-    steps = integers(heldout_rng, 10, 80)
+    steps = integers(heldout_rng, 10, 60)
     draw = lambda shape: torch.from_numpy(heldout_rng.standard_normal(shape))  # noqa: E731 - float64
     params0, targets = [draw(s) for s in shapes], [draw(s) for s in shapes]
     noises = [[draw(s) for s in shapes] for _ in range(steps + 1)]
     hp = {
-        "lr": log_uniform(heldout_rng, 1e-3, 0.1),
+        "lr": log_uniform(heldout_rng, 1e-3, 0.05),
         "betas": (float(heldout_rng.uniform(0.8, 0.95)), float(heldout_rng.uniform(0.9, 0.999))),
         "weight_decay": float(heldout_rng.uniform(0.01, 0.3)),
     }
@@ -62,7 +56,7 @@ def _problem(heldout_rng, regime, min_count=1):
         scale, hp["eps"] = log_uniform(heldout_rng, 1e-4, 1e-3), log_uniform(heldout_rng, 1e-4, 1e-3)
     else:
         scale, hp["eps"] = log_uniform(heldout_rng, 0.1, 10), 1e-8
-    coupling = float(heldout_rng.uniform(0.1, 1.0))
+    coupling = float(heldout_rng.uniform(0.1, 0.5))
     return params0, targets, noises, scale, coupling, hp
 
 
@@ -75,12 +69,13 @@ def test_adamw_matches_float64_algorithm_on_fresh_problem(heldout_rng, regime):
     params0, targets, noises, scale, coupling, hp = _problem(heldout_rng, regime)
     actual = adamw_steps(params0, targets, noises, scale, coupling, hp)
     errors = {order: _worst(actual, adamw_float64(params0, targets, noises, scale, coupling, hp, order)) for order in ORDERS}
-    assert min(errors.values()) <= ATOL, (
+    tolerance = _tolerance(params0, targets, noises, scale, coupling, hp)
+    assert min(errors.values()) <= tolerance, (
         f"AdamW with {hp} on {len(params0)} parameters of shapes {[tuple(p.shape) for p in params0]}, gradients of "
         f"size ~{scale:.2g}, after {len(noises) - 1} steps differs from the float64 algorithm by {errors['handout']:.3e} "
-        f"(decay after the Adam step, as the handout) and {errors['decay_first']:.3e} (decay before, as torch), more "
-        f"than {ATOL:g}. Check: the step t starts at 1, α_t = α·√(1−β₂ᵗ)/(1−β₁ᵗ), the denominator is √v + ε, v "
-        f"averages g², and the decay is θ ← θ − αλθ on θ itself (not added to the gradient)"
+        f"(and {min(errors.values()):.3e} from the closest accepted form: torch's decay order or ε placement), more "
+        f"than {tolerance:.1e}. Check: the step t starts at 1, α_t = α·√(1−β₂ᵗ)/(1−β₁ᵗ), ε is added to √v (not "
+        f"inside the root), v averages g², and the decay is θ ← θ − αλθ on θ itself (not added to the gradient)"
     )
 
 
@@ -105,7 +100,7 @@ def test_adamw_param_groups_and_frozen_parameters_on_fresh_problem(heldout_rng):
             float((actual[i] - adamw_float64(params0, targets, noises, scale, coupling, group_hp, order)[i]).abs().max())
             for order in ORDERS
         ]
-        assert min(errors) <= ATOL, (
+        assert min(errors) <= _tolerance(params0, targets, noises, scale, coupling, group_hp), (
             f"parameter {i} of param group {0 if i < split else 1} ({'the defaults' if i < split else override}) "
             f"differs from the float64 algorithm with that group's hyperparameters by {min(errors):.3e}: read lr, "
             f"betas, eps and weight_decay from each group (group['lr']), not from the constructor's arguments"

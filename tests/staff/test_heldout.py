@@ -31,7 +31,7 @@ NUMERIC_PROBLEMS = {
 # What a held-out module may import from the repository: hooks, scenarios, oracles, the assertion helper,
 # and its own helpers. Never the student package, never the public fixtures.
 ALLOWED_PREFIXES = ("tests.adapters", "tests.scenarios", "tests.oracles", "tests.numerics", "tests.common",
-                    "tests.test_tokenizer", "grading.heldout")
+                    "tests.test_tokenizer", "tests.test_adamw", "grading.heldout")
 FORBIDDEN_PREFIXES = ("cs336_basics", "tests.fixture_io", "tests.fixtures")
 
 
