@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("cs336_basics.commands.generate", "generate text from a checkpoint"),
     "accounting": ("cs336_basics.commands.accounting", "parameters, FLOPs and memory of a model preset"),
     "grade": ("grading.commands.grade", "staff: grade a submission and write a Gradescope results.json"),
+    "grade-all": ("grading.commands.grade_all", "staff: grade a class of submissions; gradebook CSV and plot"),
     "release": ("grading.commands.release", "staff: build and verify the student starter release"),
     "autograder": ("grading.commands.autograder", "staff: build the Gradescope autograder bundle"),
 }
