@@ -168,7 +168,7 @@ def _descendants() -> list[int]:
 
 def kill_descendants(rounds: int = 50) -> int:
     """SIGKILL every process below this one (a subreaper inherits the detached ones); how many were killed."""
-    killed = 0
+    killed = set()
     for _ in range(rounds):
         pids = _descendants()
         if not pids:
@@ -176,7 +176,7 @@ def kill_descendants(rounds: int = 50) -> int:
         for pid in pids:
             try:
                 os.kill(pid, signal.SIGKILL)
-                killed += 1
+                killed.add(pid)
             except ProcessLookupError:
                 pass
         try:
@@ -185,7 +185,7 @@ def kill_descendants(rounds: int = 50) -> int:
         except ChildProcessError:
             pass
         time.sleep(0.02)
-    return killed
+    return len(killed)
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,7 @@ def _dotted(node: ast.AST) -> list[str] | None:
 class _Scanner(ast.NodeVisitor):
     """One pass over a module; imports are collected first so a use above its import still resolves."""
 
-    def __init__(self, tree: ast.Module, path: str, package: str):
+    def __init__(self, tree: ast.Module, path: str):
         self.path, self.found, self.scope = path, [], []
         self.aliases: dict[str, str] = {}  # local name -> fully qualified module or object
         self.star_modules: list[str] = []
@@ -120,7 +120,7 @@ class _Scanner(ast.NodeVisitor):
                     else:
                         self.aliases[a.name.split(".")[0]] = a.name.split(".")[0]
             elif isinstance(node, ast.ImportFrom):
-                module = self._absolute(node, package)
+                module = self._absolute(node)
                 for a in node.names:
                     if a.name == "*":
                         self.star_modules.append(module)
@@ -130,12 +130,11 @@ class _Scanner(ast.NodeVisitor):
                 self.local_defs.add(node.name)
 
     @staticmethod
-    def _absolute(node: ast.ImportFrom, package: str) -> str:
-        """The module an ImportFrom names; a relative import is the submission's own package."""
+    def _absolute(node: ast.ImportFrom) -> str:
+        """The module an ImportFrom names; a relative one (`from . import functional`) is the submission's own."""
         if node.level == 0:
             return node.module or ""
-        base = package.split(".")[: max(0, len(package.split(".")) - node.level + 1)] or [OWN_PACKAGE]
-        return ".".join([*base, node.module] if node.module else base)
+        return f"{OWN_PACKAGE}.{node.module}" if node.module else OWN_PACKAGE
 
     def _flag(self, node: ast.AST, name: str, problem: str) -> None:
         where = ".".join(self.scope) or "module level"
@@ -154,7 +153,7 @@ class _Scanner(ast.NodeVisitor):
                 self._flag(node, a.name, problem)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        module = self._absolute(node, "")
+        module = self._absolute(node)
         for a in node.names:
             qualified = module if a.name == "*" else f"{module}.{a.name}"
             if (problem := _problem_of(qualified)) is not None:
@@ -207,8 +206,7 @@ def scan_source(source: str, path: str) -> list[Finding]:
         tree = ast.parse(source, path)
     except (SyntaxError, ValueError):
         return []
-    package = ".".join(Path(path).with_suffix("").parts[:-1]) or OWN_PACKAGE
-    scanner = _Scanner(tree, path, package)
+    scanner = _Scanner(tree, path)
     scanner.visit(tree)
     return sorted(set(scanner.found), key=lambda f: (f.line, f.name))
 

@@ -153,9 +153,8 @@ def zip_folder(folder: Path, dest: Path, top: str) -> Path:
     return dest
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("class-starter") / "starter"
+def make_pristine(root: Path) -> Path:
+    """The class's starter tree: the three problems' tests, stub adapters, the registry."""
     (root / "grading").mkdir(parents=True)
     (root / "grading" / "__init__.py").write_text("")
     (root / "grading" / "registry.py").write_bytes((REPO / "grading" / "registry.py").read_bytes())
@@ -171,6 +170,11 @@ def pristine(tmp_path_factory) -> Path:
     (root / "cs336_basics").mkdir()
     (root / "cs336_basics" / "__init__.py").write_text("")
     return root
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory) -> Path:
+    return make_pristine(tmp_path_factory.mktemp("class-starter") / "starter")
 
 
 # name -> (wrong pieces, honour violation planted)
@@ -321,9 +325,10 @@ def test_a_crash_mid_way_resumes_without_regrading_what_was_done(tmp_path, prist
     assert_grades(out, expected)
 
 
-# A hostile submission: at import time (it runs inside the grader's test processes) it rewrites every other
-# submission's adapters, forges every other results.json in the output folder, and leaves a detached daemon
-# that keeps forging them (and the gradebook) for a while after its own grading ends.
+# A hostile submission: at import time (it runs inside the grader's test processes) it finds grade-all's
+# command line, rewrites every other submission's adapters, forges every other results.json, and leaves a
+# detached (double-forked, setsid) daemon that keeps forging them and the gradebook until 3 s after
+# grade-all has exited (at most 2 minutes).
 HOSTILE = """
 import os, sys, time
 from pathlib import Path
@@ -337,8 +342,8 @@ def _targets():
             continue
         if "grade-all" in argv and "--out" in argv:
             i = argv.index("grade-all")
-            return Path(argv[i + 1]), Path(argv[argv.index("--out") + 1])
-    return None, None
+            return int(pid), Path(argv[i + 1]), Path(argv[argv.index("--out") + 1])
+    return None, None, None
 
 
 def _forge(out):
@@ -349,7 +354,7 @@ def _forge(out):
         (out / "gradebook.csv").write_text("student,total\\nmallory,999\\n")
 
 
-_subs, _out = _targets()
+_grader, _subs, _out = _targets()
 if _out is not None:
     for a in _subs.glob("*/tests/adapters.py"):
         if "mallory" not in str(a):
@@ -358,10 +363,12 @@ if _out is not None:
     if os.fork() == 0:
         os.setsid()
         if os.fork() == 0:
-            end = time.time() + 12
-            while time.time() < end:
+            end, gone = time.time() + 120, None
+            while time.time() < end and (gone is None or time.time() < gone + 3):
                 _forge(_out)
-                time.sleep(0.1)
+                if gone is None and not os.path.exists(f"/proc/{_grader}"):
+                    gone = time.time()
+                time.sleep(0.05)
         os._exit(0)
 """
 
@@ -376,7 +383,7 @@ def test_a_hostile_submission_changes_no_other_grade(tmp_path, pristine):
     cmd = [sys.executable, "-m", "cs336_basics.cli", *cli_args(submissions, out, pristine, 2)]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    time.sleep(2)  # a daemon left alive would forge the files now
+    time.sleep(1.5)  # a daemon left alive forges the files now
     del expected["mallory"]  # its own grade is whatever its code earns
     book = read_gradebook(out)
     assert set(book) == {"alice", "mallory", "zoe"}
