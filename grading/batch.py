@@ -1,13 +1,12 @@
 """Grade a whole class: find the submissions, grade each on its own, write results, gradebook and plot.
 
-    entries = discover(SUBMISSIONS)               # folders, zips, or a Gradescope export
+    entries = discover(SUBMISSIONS)               # grading/roster.py: folders, zips, a Gradescope export
     grade_all(entries, pristine, problems, limits, out, jobs, executor)
 
-Output (OUT/):
+Output (OUT/; names starting with "." are the run's own: the unpacked export, submitit's job folders):
     <submission>/results.json   Gradescope's format, written atomically; its presence marks the
                                 submission done, so a second run (after a crash) skips it
-    gradebook.csv               student, email, submission, total, one column per problem, honour notes
-    grades.png                  the distribution of totals and each problem's pass rate
+    gradebook.csv, grades.png   the class's table and plot (grading/gradebook.py)
 
 Every submission is read by this (trusted) process before any student code runs, so one submission
 that rewrites another's folder changes nothing that is graded. Each is graded by grading.grader.grade
@@ -19,12 +18,9 @@ same job function; tested with submitit's LocalExecutor), so no scheduler is wri
 
 from __future__ import annotations
 
-import csv
 import ctypes
-import io
 import json
 import os
-import re
 import signal
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -34,108 +30,19 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from grading.gradebook import plot_grades, write_gradebook
 from grading.grader import GradeResult, Limits, grade
 from grading.honour import scan_files
 from grading.registry import Problem
+from grading.roster import Entry
 from grading.scoring import ProblemScore, results_json, write_json
 from grading.submission import Submission, SubmissionError, read_submission
 
-GRADESCOPE_METADATA = "submission_metadata.yml"
 RESULTS = "results.json"
 GRADEBOOK = "gradebook.csv"
 PLOT = "grades.png"
 EXECUTORS = ("local", "slurm", "submitit-local")
 PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
-
-
-class BatchError(ValueError):
-    """The class folder cannot be read (no submissions, clashing names, a bad Gradescope metadata file)."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One submission of the class."""
-
-    key: str
-    """Its output folder under OUT/ (the submission's folder or zip name, made safe for a path)."""
-    path: Path
-    student: str
-    """Names of the submitters (a Gradescope group: all of them, joined by '; ')."""
-    email: str = ""
-
-
-# ---- finding the submissions ------------------------------------------------------------------------
-
-
-def safe_key(name: str) -> str:
-    """A folder name for OUT/: 'Ada Lovelace.zip' -> 'Ada_Lovelace.zip'."""
-    key = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "submission"
-    return key
-
-
-def read_gradescope_metadata(path: Path) -> dict[str, tuple[str, str]]:
-    """Gradescope's export `submission_metadata.yml` -> {folder: (names, emails)}.
-
-    The file maps each submission folder to its record, with Ruby-style symbol keys:
-        submission_123:
-          :submitters:
-          - :name: Ada Lovelace
-            :sid: '1815'
-            :email: ada@example.edu
-          :created_at: 2025-04-01 12:00:00 -07:00
-    """
-    import yaml  # staff dependency group
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise BatchError(f"{path} is not valid YAML: {e}") from e
-    if not isinstance(data, dict):
-        raise BatchError(f"{path}: expected a mapping of submission folder -> record, got {type(data).__name__}")
-    people = {}
-    for folder, record in data.items():
-        submitters = (record or {}).get(":submitters") or (record or {}).get("submitters") or []
-        names = [str(s.get(":name") or s.get("name") or "") for s in submitters if isinstance(s, dict)]
-        emails = [str(s.get(":email") or s.get("email") or "") for s in submitters if isinstance(s, dict)]
-        people[str(folder)] = ("; ".join(n for n in names if n), "; ".join(e for e in emails if e))
-    return people
-
-
-def _export_root(root: Path) -> Path | None:
-    """The folder holding Gradescope's metadata: root itself or its only subfolder that has it."""
-    if (root / GRADESCOPE_METADATA).is_file():
-        return root
-    inner = [d for d in root.iterdir() if d.is_dir() and (d / GRADESCOPE_METADATA).is_file()]
-    return inner[0] if len(inner) == 1 else None
-
-
-def discover(root: Path) -> list[Entry]:
-    """Every submission under `root`: each subfolder and each .zip, or the folders of a Gradescope export."""
-    root = Path(root)
-    if not root.is_dir():
-        raise BatchError(f"{root} is not a folder of submissions (unzip a Gradescope export first)")
-    entries = []
-    export = _export_root(root)
-    if export is not None:
-        people = read_gradescope_metadata(export / GRADESCOPE_METADATA)
-        for child in sorted(export.iterdir()):
-            if child.name.startswith(".") or child.name == GRADESCOPE_METADATA:
-                continue
-            names, emails = people.get(child.name, ("", ""))
-            entries.append(Entry(safe_key(child.name), child, names or child.name, emails))
-    else:
-        for child in sorted(root.iterdir()):
-            if child.name.startswith((".", "_")) or not (child.is_dir() or child.suffix == ".zip"):
-                continue
-            name = child.stem if child.suffix == ".zip" else child.name
-            entries.append(Entry(safe_key(name), child, name))
-    keys = [e.key for e in entries]
-    clashes = sorted({k for k in keys if keys.count(k) > 1})
-    if clashes:
-        raise BatchError(f"several submissions map to the same output folder: {clashes} (rename one)")
-    if not entries:
-        raise BatchError(f"no submission found under {root} (expected folders or .zip files)")
-    return entries
 
 
 # ---- grading one submission (runs in a process of its own) --------------------------------------------
@@ -345,54 +252,3 @@ def grade_all(
     write_gradebook(out / GRADEBOOK, entries, problems, results)
     plot_grades(out / PLOT, problems, [results[e.key] for e in entries])
     return results
-
-
-def gradebook_rows(entries: list[Entry], problems: list[Problem], results: dict[str, dict]) -> list[dict]:
-    rows = []
-    for e in entries:
-        r = results[e.key]
-        extra = r.get("extra_data") or {}
-        by_problem = {t["number"]: t["score"] for t in r.get("tests", [])}
-        row = {"student": e.student, "email": e.email, "submission": e.key, "total": r.get("score", 0)}
-        row.update({p.id: by_problem.get(p.id, 0) for p in problems})
-        row["honour_notes"] = " ".join(sorted(extra.get("honour") or {}))
-        row["grader_error"] = "yes" if extra.get("grader_error") else ""
-        rows.append(row)
-    return rows
-
-
-def write_gradebook(path: Path, entries: list[Entry], problems: list[Problem], results: dict[str, dict]) -> None:
-    """gradebook.csv, atomically: student, email, submission, total, one column per problem, flags."""
-    rows = gradebook_rows(entries, problems, results)
-    buffer = io.StringIO()
-    fields = ["student", "email", "submission", "total", *(p.id for p in problems), "honour_notes", "grader_error"]
-    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(buffer.getvalue(), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def plot_grades(path: Path, problems: list[Problem], results: list[dict]) -> None:
-    """grades.png: a histogram of the totals and the share of submissions with full marks on each problem."""
-    from matplotlib.figure import Figure  # the object API: no pyplot state, the Agg canvas by default
-
-    totals = [r.get("score", 0) for r in results]
-    max_score = sum(p.points for p in problems)
-    passed = {p.id: 0 for p in problems}
-    for r in results:
-        for t in r.get("tests", []):
-            if t["number"] in passed and t.get("status") == "passed":
-                passed[t["number"]] += 1
-    fig = Figure(figsize=(11, 4.5), layout="constrained")
-    left, right = fig.subplots(1, 2, width_ratios=[1, 1.6])
-    left.hist(totals, bins=min(20, max(5, max_score)), range=(0, max_score), color="tab:blue", edgecolor="white")
-    left.set(title=f"Total score ({len(results)} submissions)", xlabel=f"points (of {max_score})", ylabel="submissions")
-    rates = [passed[p.id] / max(1, len(results)) for p in problems]
-    right.bar(range(len(problems)), rates, color="tab:green")
-    right.set_xticks(range(len(problems)), [p.id for p in problems], rotation=60, ha="right", fontsize=8)
-    right.set(title="Pass rate per problem (full marks)", ylabel="share of submissions", ylim=(0, 1))
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    os.replace(tmp, path)

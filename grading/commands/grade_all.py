@@ -1,7 +1,7 @@
 """`grade-all SUBMISSIONS --out DIR [--jobs N] [--executor local|slurm]`: grade a whole class.
 
-SUBMISSIONS is a folder of submission folders and/or .zip files, or an (unzipped) Gradescope export
-(`submission_metadata.yml` beside one folder per submission). Writes DIR/<submission>/results.json,
+SUBMISSIONS is a folder of submission folders and/or .zip files, or a Gradescope export
+(`submission_metadata.yml` beside one folder per submission), unpacked or as the zip Gradescope gives. Writes DIR/<submission>/results.json,
 DIR/gradebook.csv and DIR/grades.png (see grading/batch.py). Run it again after a crash: submissions
 already graded are skipped. Exit status: 0 when every submission was graded, 3 when the grader itself
 failed on some (they are retried on the next run).
@@ -13,15 +13,16 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from cs336_basics.cli import UserError
-from grading.batch import EXECUTORS, BatchError, discover, grade_all
-from grading.commands.grade import select_problems
+from grading.batch import EXECUTORS, grade_all
+from grading.commands.grade import UserError, select_problems  # UserError: the CLI's, wherever it lives
 from grading.grader import GRADER_ROOT, Limits
 from grading.registry import REGISTRY_PATH
+from grading.roster import BatchError, discover, unpack_export
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("submissions", type=Path, help="a folder of submissions (folders, zips, or a Gradescope export)")
+    parser.add_argument("submissions", type=Path,
+                        help="a folder of submissions (folders, zips, or an unpacked Gradescope export), or a Gradescope export zip")
     parser.add_argument("--out", type=Path, required=True, help="where results, gradebook.csv and grades.png go")
     parser.add_argument("--jobs", type=int, default=1, help="submissions graded at the same time (%(default)s)")
     parser.add_argument("--executor", choices=EXECUTORS, default="local",
@@ -42,16 +43,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     registry = (args.pristine / "grading" / "problems.toml") if args.pristine else REGISTRY_PATH
     problems = select_problems(args.problems, registry)
+    args.out.mkdir(parents=True, exist_ok=True)
     try:
         limits = Limits(test_timeout=args.test_timeout, wall_limit=args.wall_limit,
                         memory_mb=args.memory_mb or None, jobs=args.problem_jobs)  # fmt: skip
-        entries = discover(args.submissions)
+        root = args.submissions
+        if root.is_file() and root.suffix == ".zip":
+            root = unpack_export(root, args.out / ".export")
+        entries = discover(root)
     except (ValueError, BatchError) as e:
         raise UserError(str(e)) from e
     if args.jobs < 1:
         raise UserError(f"--jobs must be at least 1; received {args.jobs}")
     slurm = {"slurm_partition": args.slurm_partition} if args.slurm_partition else {}
-    args.out.mkdir(parents=True, exist_ok=True)
     # The starter is built inside OUT so that cluster nodes see it on the shared file system.
     with tempfile.TemporaryDirectory(prefix=".starter-", dir=args.out) as tmp:
         pristine = args.pristine

@@ -20,10 +20,18 @@ from pathlib import Path
 
 import pytest
 
-from cs336_basics.cli import main as cs336
-from grading.batch import discover, grade_all
+try:  # the staff entry point, once the staff commands leave the student's `cs336`
+    from grading.cli import main as cs336
+
+    CLI_MODULE = "grading.cli"
+except ModuleNotFoundError:
+    from cs336_basics.cli import main as cs336
+
+    CLI_MODULE = "cs336_basics.cli"
+from grading.batch import grade_all
 from grading.grader import Limits
 from grading.registry import parse_problems
+from grading.roster import BatchError, discover
 from tests.staff.conftest import REPO
 
 pytestmark = [pytest.mark.staff, pytest.mark.timeout(300)]  # each grading run starts a runner (seconds)
@@ -267,33 +275,66 @@ def test_second_run_skips_every_graded_submission(graded_class, pristine):
     assert_grades(out, expected)
 
 
-def test_gradescope_export_names_students_from_its_metadata(tmp_path, pristine):
-    export = tmp_path / "assignment_42_export"
+GRADESCOPE_METADATA = """\
+submission_1001:
+  :submitters:
+  - :name: Ada Lovelace
+    :sid: '1815'
+    :email: ada@example.edu
+  :created_at: 2025-04-01 12:00:00.000000000 -07:00
+  :score: 0.0
+submission_1002:
+  :submitters:
+  - :name: Alan Turing
+    :sid: '1912'
+    :email: alan@example.edu
+  - :name: Grace Hopper
+    :sid: '1906'
+    :email: grace@example.edu
+  :created_at: 2025-04-02 09:30:00.000000000 -07:00
+"""
+
+
+def make_gradescope_export(root: Path) -> Path:
+    """Gradescope's "Download submissions" layout: the metadata beside one folder per submission."""
+    export = root / "assignment_42_export"
     write_submission(export / "submission_1001", {"mul"})
-    write_submission(tmp_path / "src", {"softmax"})
-    # An upload that Gradescope stored as the zip itself (not unpacked).
-    (export / "submission_1002").mkdir()
-    zip_folder(tmp_path / "src", export / "submission_1002" / "upload.zip", "cs336")
-    (export / "submission_metadata.yml").write_text(textwrap.dedent("""\
-        submission_1001:
-          :submitters:
-          - :name: Ada Lovelace
-            :sid: '1815'
-            :email: ada@example.edu
-          :created_at: 2025-04-01 12:00:00.000000000 -07:00
-          :score: 0.0
-        submission_1002:
-          :submitters:
-          - :name: Alan Turing
-            :sid: '1912'
-            :email: alan@example.edu
-          - :name: Grace Hopper
-            :sid: '1906'
-            :email: grace@example.edu
-          :created_at: 2025-04-02 09:30:00.000000000 -07:00
-    """))
+    write_submission(root / "upload-src", {"softmax"})
+    (export / "submission_1002").mkdir()  # an upload that Gradescope stored as the zip itself
+    zip_folder(root / "upload-src", export / "submission_1002" / "upload.zip", "cs336")
+    (export / "submission_metadata.yml").write_text(GRADESCOPE_METADATA)
+    return export
+
+
+def test_discover_reads_class_folders_and_gradescope_exports(tmp_path):
+    export = make_gradescope_export(tmp_path / "gs")
+    for root in (export, export.parent):  # the export folder, or the folder it was unpacked into
+        entries = {e.key: e for e in discover(root)}
+        assert sorted(entries) == ["submission_1001", "submission_1002"]
+        assert (entries["submission_1002"].student, entries["submission_1002"].email) == (
+            "Alan Turing; Grace Hopper", "alan@example.edu; grace@example.edu")  # fmt: skip
+    plain = tmp_path / "plain"
+    write_submission(plain / "Ada Lovelace", set())
+    zip_folder(plain / "Ada Lovelace", plain / "bob.zip", "a1")
+    (plain / "notes.txt").write_text("not a submission")
+    (plain / ".hidden").mkdir()
+    assert [(e.key, e.student) for e in discover(plain)] == [("Ada_Lovelace", "Ada Lovelace"), ("bob", "bob")]
+    zip_folder(plain / "Ada Lovelace", plain / "Ada_Lovelace.zip", "a1")
+    with pytest.raises(BatchError, match="same output folder"):
+        discover(plain)
+
+
+def test_gradescope_export_zip_is_graded_with_students_named_from_its_metadata(tmp_path, pristine):
+    export = make_gradescope_export(tmp_path / "src")
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(export.rglob("*")):
+            if path.is_file():
+                zf.write(path, f"{export.name}/{path.relative_to(export)}")
+        zf.writestr("../escape.txt", "outside")  # skipped when unpacking
     out = tmp_path / "out"
-    assert cs336(cli_args(tmp_path, out, pristine, 2, "--problems", "mul,softmax")) == 0  # the export's parent folder
+    assert cs336(cli_args(archive, out, pristine, 2, "--problems", "mul,softmax")) == 0
+    assert not (tmp_path / "escape.txt").exists() and not (out / "escape.txt").exists()
     book = read_gradebook(out)
     assert book["submission_1001"]["student"] == "Ada Lovelace" and book["submission_1001"]["email"] == "ada@example.edu"
     assert book["submission_1002"]["student"] == "Alan Turing; Grace Hopper"
@@ -310,7 +351,7 @@ def test_a_crash_mid_way_resumes_without_regrading_what_was_done(tmp_path, prist
         write_submission(submissions / f"student{i}", wrong)
         expected[f"student{i}"] = expected_scores(wrong)
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "cs336_basics.cli", *cli_args(submissions, out, pristine, 1)]
+    cmd = [sys.executable, "-m", CLI_MODULE, *cli_args(submissions, out, pristine, 1)]
     proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 240
     while not list(out.glob("*/results.json")) and time.monotonic() < deadline and proc.poll() is None:
@@ -380,7 +421,7 @@ def test_a_hostile_submission_changes_no_other_grade(tmp_path, pristine):
         write_submission(submissions / name, wrong, extra_adapters=HOSTILE if name == "mallory" else "")
         expected[name] = expected_scores(wrong)
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "cs336_basics.cli", *cli_args(submissions, out, pristine, 2)]
+    cmd = [sys.executable, "-m", CLI_MODULE, *cli_args(submissions, out, pristine, 2)]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     time.sleep(1.5)  # a daemon left alive forges the files now
