@@ -26,7 +26,7 @@ SCRIPTS = ("setup.sh", "run_autograder")
 GRADER_MODULES = (
     "__init__.py", "registry.py", "problems.toml", "grader.py", "runner.py", "sandbox.py", "pytest_plugin.py",
     "scoring.py", "submission.py",
-    "commands/__init__.py", "commands/grade.py",
+    "cli.py", "commands/__init__.py", "commands/grade.py",
 )  # fmt: skip
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # zip entries carry this date: the same sources give the same bytes
 

@@ -46,7 +46,8 @@ def write_gradebook(path: Path, entries: list, problems: list[Problem], results:
 
 def plot_grades(path: Path, problems: list[Problem], results: list[dict]) -> None:
     """grades.png: a histogram of the totals and the share of submissions with full marks on each problem."""
-    from matplotlib.figure import Figure  # the object API: no pyplot state, the Agg canvas by default
+    # the object API: no pyplot state, and the Agg canvas by default
+    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     totals = [r.get("score", 0) for r in results]

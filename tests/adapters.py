@@ -1,7 +1,7 @@
 """Adapters: the tests call these `run_*` hooks, and each hook calls your code in `cs336_basics`.
 
 The hook names, parameter names and parameter order follow the CS336 Spring 2025 adapter interface.
-Fill in each body (between the solution markers in the staff copy) so that it builds your module,
+Fill in each body so that it builds your module,
 loads the given weights, and returns the output.
 
 Each hook imports what it needs inside its body, so a broken file in `cs336_basics` fails only the
@@ -257,7 +257,7 @@ def run_transformer_lm(
     lm_head.weight.
     """
     # BEGIN SOLUTION
-    from cs336_basics.config import ModelConfig
+    from cs336_basics.training.config import ModelConfig
     from cs336_basics.nn.transformer import TransformerLM
 
     config = ModelConfig(

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from cs336_basics.config import ModelConfig
+from cs336_basics.training.config import ModelConfig
 from cs336_basics.nn.kv_cache import KVCache
 from cs336_basics.nn.transformer import TransformerLM
 from tests.numerics import assert_close

@@ -56,7 +56,7 @@ def test_transformer_lm_rejects_input_longer_than_context():
 
 
 def test_transformer_lm_state_dict_has_the_cs336_layout():
-    from cs336_basics.config import ModelConfig
+    from cs336_basics.training.config import ModelConfig
     from cs336_basics.nn.transformer import TransformerLM
 
     f = load_tensors("transformer_lm")
@@ -82,7 +82,7 @@ ABLATIONS = {
 
 @pytest.mark.parametrize("name", list(ABLATIONS))
 def test_transformer_lm_ablation_matches_float64_reference(name):
-    from cs336_basics.config import ModelConfig
+    from cs336_basics.training.config import ModelConfig
     from cs336_basics.nn.transformer import TransformerLM
 
     f = load_tensors("transformer_lm_ablations")
@@ -101,7 +101,7 @@ SWITCHES = list(itertools.product(("rope", "sinusoidal", "learned", "none"), ("p
 
 @pytest.mark.parametrize(("position", "norm", "ffn"), SWITCHES, ids=["-".join(s) for s in SWITCHES])
 def test_transformer_lm_every_ablation_switch_runs_forward_and_backward(position, norm, ffn):
-    from cs336_basics.config import ModelConfig
+    from cs336_basics.training.config import ModelConfig
     from cs336_basics.nn.transformer import TransformerLM
 
     torch.manual_seed(0)
@@ -116,7 +116,7 @@ def test_transformer_lm_every_ablation_switch_runs_forward_and_backward(position
 
 
 def test_transformer_lm_with_wide_heads_runs():
-    from cs336_basics.config import ModelConfig
+    from cs336_basics.training.config import ModelConfig
     from cs336_basics.nn.transformer import TransformerLM
 
     config = ModelConfig(vocab_size=32, context_length=8, d_model=16, num_layers=1, num_heads=2, head_dim=16)

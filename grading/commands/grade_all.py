@@ -13,8 +13,9 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from cs336_basics.training.cli import UserError
 from grading.batch import EXECUTORS, grade_all
-from grading.commands.grade import UserError, select_problems  # UserError: the CLI's, wherever it lives
+from grading.commands.grade import select_problems
 from grading.grader import GRADER_ROOT, Limits
 from grading.registry import REGISTRY_PATH
 from grading.roster import BatchError, discover, unpack_export

@@ -30,8 +30,8 @@ from grading.registry import autograded_problems
 SYMBOL = {"killed": "killed  ", "survived": "SURVIVED", "unclear": "UNCLEAR "}
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m grading.mutants", description=__doc__.split("\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `python -m grading.mutants` and of `cs336-staff mutants`."""
     parser.add_argument("--only", nargs="+", metavar="ID", help="run only these mutant ids")
     parser.add_argument("--problem", nargs="+", metavar="PROBLEM", help="run only the mutants of these problems")
     parser.add_argument("--sample", action="store_true", help="run only the CI sample (ci = true)")
@@ -42,10 +42,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--test-timeout", type=float, default=60.0, help="seconds per test (%(default)s)")
     parser.add_argument("--json", type=Path, help="also write the verdicts as JSON to this file")
     parser.add_argument("--keep", type=Path, help="keep trees, logs and events in this (new) folder")
-    args = parser.parse_args(argv)
-    if args.jobs < 1:
-        parser.error(f"--jobs must be at least 1; received {args.jobs}")
-    return args
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m grading.mutants", description=__doc__.split("\n")[0])
+    add_arguments(parser)
+    return parser.parse_args(argv)
 
 
 def print_verdict(v: Verdict) -> None:
@@ -72,7 +74,14 @@ def summary(report: Report) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    return run(parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the selected mutants (see the module docstring for the exit status)."""
+    if args.jobs < 1:
+        print(f"error: --jobs must be at least 1; received {args.jobs}", file=sys.stderr)
+        return 2
     try:
         catalogue = load_catalogue()
         issues = check_catalogue(catalogue, GRADER_ROOT, {p.id for p in autograded_problems()})

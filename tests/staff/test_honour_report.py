@@ -13,17 +13,13 @@ import textwrap
 
 import pytest
 
+from grading.cli import main as cs336
 from grading.grader import GradeResult
 from grading.honour import FORBIDDEN, attach_notes, scan_files, scan_source
 from grading.registry import load_problems
 from grading.scoring import ProblemScore
 from grading.submission import Submission, read_submission
 from tests.staff.conftest import REPO
-
-try:  # the staff entry point, once the staff commands leave the student's `cs336`
-    from grading.cli import main as cs336
-except ModuleNotFoundError:
-    from cs336_basics.cli import main as cs336
 
 pytestmark = pytest.mark.staff
 
