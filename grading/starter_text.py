@@ -37,10 +37,10 @@ STUB_PROBLEMS: dict[str, str | dict[str, str]] = {
         "silu": "positionwise_feedforward", "softmax": "softmax", "scaled_dot_product_attention": "scaled_dot_product_attention",
         "rope_": "rope", "apply_rotary": "rope", "rotate": "rope", "sinusoidal": "sinusoidal_pe",
     },
-    "cs336_basics/nn/kv_cache.py": "decoding",
+    "cs336_basics/nn/kv_cache.py": "kv_cache",
     "cs336_basics/nn/layers.py": {
         "Linear": "linear", "Embedding": "embedding", "RMSNorm": "rmsnorm", "SwiGLU": "positionwise_feedforward",
-        "SiLUFeedForward": "ablations",
+        "SiLUFeedForward": "lm_ablations",
     },
     "cs336_basics/nn/loss.py": "cross_entropy",
     "cs336_basics/nn/positional.py": {
@@ -62,8 +62,10 @@ STUB_PROBLEMS: dict[str, str | dict[str, str]] = {
         "run_gradient_clipping": "gradient_clipping", "get_adamw_cls": "adamw",
         "run_get_lr_cosine_schedule": "learning_rate_schedule", "run_save_checkpoint": "checkpointing",
         "run_load_checkpoint": "checkpointing", "get_tokenizer": "tokenizer",
-        "run_transformer_lm_with_kv_cache": "decoding", "run_transformer_lm_ablation": "ablations",
-        "make_module": "linear",
+        "run_transformer_lm_with_kv_cache": "kv_cache", "run_transformer_lm_ablation": "lm_ablations",
+        "make_module": "module_init", "run_multihead_self_attention_with_head_dim": "attention_extras",
+        "run_save_tokenizer": "tokenizer_files", "get_tokenizer_from_files": "tokenizer_files",
+        "run_encode_file": "tokenizer_files", "run_train_bpe_parallel": "train_bpe_parallel",
     },
 }  # fmt: skip
 STAFF_MARKERS = ("<!-- BEGIN STAFF -->", "<!-- END STAFF -->")
