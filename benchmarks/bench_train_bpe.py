@@ -1,11 +1,16 @@
-"""Training time of our BPE trainer vs Hugging Face `tokenizers` (Rust), same corpus, vocab and threads.
+"""Training time of our BPE trainers vs Hugging Face `tokenizers` (Rust), same corpus, vocab and threads.
 
-    uv run --group bench python benchmarks/bench_train_bpe.py [--processes 2] [--repeats 2]
+    uv run --group bench python benchmarks/bench_train_bpe.py [--processes 2] [--repeats 2] [--reference all|small|none]
+
+Two trainers of ours, with identical merges (tests/staff/test_fast_path.py): the reference
+(cs336_basics.tokenizer.train_bpe: max() over the incrementally kept pair counts) and the staff fast path
+(cs336_basics.fast.train_bpe: a heap over integer token ids). The reference runs once per case (its
+large case takes minutes); --reference small times it on the small case only, none leaves it out.
 
 Cases: the built-in Shakespeare training text (about 4.8 MB) at vocab 10,000, and a CS336-sized small case
 (its first 130 KB) at vocab 500. HF: BpeTrainer with the ByteLevel pre-tokenizer (GPT-2's pattern and byte
-alphabet), `<|endoftext|>` as special token, RAYON_NUM_THREADS = our process count. Goal: ratio <= 1.0
-(our time / HF's time) on the large case with 2 processes. HF breaks ties between equally frequent pairs
+alphabet), `<|endoftext|>` as special token, RAYON_NUM_THREADS = our process count. Goal for the fast
+path: ratio <= 1.0 (our time / HF's time) on the large case with 2 processes. HF breaks ties between equally frequent pairs
 its own way, so the merges are not compared here (the tests compare ours with a naive trainer).
 Timings are wall-clock on whatever machine runs this; run it a couple of times.
 """
@@ -25,10 +30,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--reference", choices=("all", "small", "none"), default="all", help="cases that time the reference too")
     args = parser.parse_args()
     os.environ["RAYON_NUM_THREADS"] = str(args.processes)  # read when tokenizers starts its thread pool
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
+    from cs336_basics.fast import train_bpe as fast_train_bpe
     from cs336_basics.tokenizer.train_bpe import train_bpe
 
     big = shakespeare_train_file()
@@ -49,9 +56,13 @@ def main() -> int:
 
     print(f"processes/threads: {args.processes}; best of {args.repeats}; cpu cores here: {os.cpu_count()}")
     for label, path, vocab_size in [("shakespeare 4.8 MB", big, 10_000), ("small 130 KB", small, 500)]:
-        ours = best_time(lambda: train_bpe(path, vocab_size, [EOT], num_processes=args.processes), args.repeats)
         hf = best_time(lambda: hf_train(path, vocab_size), args.repeats)
-        print(f"{label:>20} vocab {vocab_size:>6}: ours {ours:6.2f} s   HF tokenizers {hf:6.2f} s   ratio ours/HF {ours / hf:5.2f}")
+        fast = best_time(lambda: fast_train_bpe(path, vocab_size, [EOT], num_processes=args.processes), args.repeats)
+        line = f"{label:>20} vocab {vocab_size:>6}: HF tokenizers {hf:6.2f} s   fast {fast:6.2f} s (ratio fast/HF {fast / hf:5.2f})"
+        if args.reference == "all" or (args.reference == "small" and path == small):
+            reference = best_time(lambda: train_bpe(path, vocab_size, [EOT], num_processes=args.processes), 1)
+            line += f"   reference {reference:7.2f} s (ratio reference/HF {reference / hf:6.2f})"
+        print(line, flush=True)
     return 0
 
 

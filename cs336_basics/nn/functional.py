@@ -24,92 +24,6 @@ def silu(x: Float[Tensor, " ..."]) -> Float[Tensor, " ..."]:
     # END SOLUTION
 
 
-# BEGIN SOLUTION
-class _SiLUGate(torch.autograd.Function):
-    """silu(a) * b, the SwiGLU gate, with a hand-written backward.
-
-    Autograd through a * sigmoid(a) * b spends about nine passes over the (..., d_ff) activations, each
-    into a fresh buffer; torch's fused F.silu needs five. Here: three passes forward and seven backward,
-    two fresh buffers each way, from a, b and s = sigmoid(a):
-        d/db = dy * silu(a),    d/da = dy * b * silu'(a),    silu'(a) = s + a s (1 - s) = s (1 + a - a s).
-    """
-
-    @staticmethod
-    def forward(ctx, a: Tensor, b: Tensor) -> Tensor:
-        s = torch.sigmoid(a)
-        ctx.save_for_backward(a, b, s)
-        return (a * s).mul_(b)
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, dy: Tensor) -> tuple[Tensor, Tensor]:
-        a, b, s = ctx.saved_tensors
-        silu_a = a * s
-        db = silu_a * dy
-        # silu'(a) = s (1 + a - silu(a)), built over silu_a's buffer once db no longer needs it.
-        da = torch.sub(a, silu_a, out=silu_a).add_(1.0).mul_(s).mul_(dy).mul_(b)
-        return da, db
-
-
-def silu_gate(a: Float[Tensor, " ..."], b: Float[Tensor, " ..."]) -> Float[Tensor, " ..."]:
-    """silu(a) * b elementwise, for a and b of one shape: the gate of SwiGLU."""
-    if a.shape != b.shape:
-        raise ValueError(f"silu_gate expects two tensors of one shape; received {tuple(a.shape)} and {tuple(b.shape)}")
-    if torch.is_grad_enabled() and (a.requires_grad or b.requires_grad):
-        return _SiLUGate.apply(a, b)
-    return torch.sigmoid(a).mul_(a).mul_(b)  # no graph to record: one fresh buffer
-
-
-def _stable_softmax(x: Tensor, dim: int, inplace: bool = False) -> Tensor:
-    """softmax(x) along dim; with inplace=True it overwrites x (a caller's own fresh buffer) and returns it."""
-    # Clamping the max to the most negative finite value keeps an all -inf slice at exp(-inf) = 0
-    # instead of exp(-inf - -inf) = NaN; it changes nothing for any slice holding a finite entry.
-    row_max = x.amax(dim=dim, keepdim=True).clamp_min(torch.finfo(x.dtype).min)
-    # exp and the division run in place on the difference: one large temporary instead of three, or
-    # none with inplace (each new buffer of attention scores costs page faults on a CPU).
-    exps = (x.sub_(row_max) if inplace else x - row_max).exp_()
-    # The sum is >= 1 whenever the slice holds a finite entry (its max contributes exp(0) = 1); the
-    # clamp only turns 0 / 0 into 0 / tiny = 0 for an all -inf slice.
-    return exps.div_(exps.sum(dim=dim, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny))
-
-
-class _Softmax(torch.autograd.Function):
-    """Softmax with a hand-written backward that keeps only the output y.
-
-    Autograd through _stable_softmax would save x - max, exp and the sum and spend about six passes
-    over the scores (max, exp, sum and division backward); with y alone the vector-Jacobian product is
-    dx = y * (dy - sum(dy * y)), two passes. Attention softmax is the largest elementwise cost of a
-    training step, so this is worth ~10% of step time on a CPU.
-    """
-
-    @staticmethod
-    def forward(ctx, x: Tensor, dim: int, inplace: bool) -> Tensor:
-        y = _stable_softmax(x, dim, inplace)
-        if inplace:
-            ctx.mark_dirty(x)  # autograd must know x now holds y
-        ctx.save_for_backward(y)
-        ctx.dim = dim
-        return y
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, dy: Tensor) -> tuple[Tensor, None, None]:
-        (y,) = ctx.saved_tensors
-        dy_y = dy * y
-        # y * dy - y * sum(dy * y), in one fused multiply-subtract; masked entries (y = 0) get 0.
-        return dy_y.addcmul_(y, dy_y.sum(dim=ctx.dim, keepdim=True), value=-1.0), None, None
-
-
-def _softmax(x: Tensor, dim: int, inplace: bool) -> Tensor:
-    """softmax(x) along dim, with the hand-written backward when autograd records a graph. inplace=True
-    writes over x, for a buffer the caller made and no one else reads (attention's scores): no
-    scores-sized temporary in the forward pass."""
-    if torch.is_grad_enabled() and x.requires_grad:
-        return _Softmax.apply(x, dim, inplace)
-    return _stable_softmax(x, dim, inplace)  # no graph to record: skip the autograd.Function call overhead
-# END SOLUTION
-
-
 def softmax(x: Float[Tensor, " ..."], dim: int) -> Float[Tensor, " ..."]:
     """Numerically stable softmax of `x` along `dim`.
 
@@ -119,7 +33,15 @@ def softmax(x: Float[Tensor, " ..."], dim: int) -> Float[Tensor, " ..."]:
     Example: softmax(tensor([[0., log(3.)]]), dim=-1) -> tensor([[0.2500, 0.7500]]).
     """
     # BEGIN SOLUTION
-    return _softmax(x, dim, inplace=False)
+    row_max = x.amax(dim=dim, keepdim=True)
+    # An all -inf slice has max -inf, and -inf - (-inf) is NaN: shift such a slice by 0 instead, so that
+    # every exp(-inf) is 0. Any slice holding a finite entry is shifted by its own max as usual.
+    row_max = torch.where(torch.isfinite(row_max), row_max, 0.0)
+    exps = torch.exp(x - row_max)
+    total = exps.sum(dim=dim, keepdim=True)
+    # total >= 1 whenever the slice holds a finite entry (its max contributes exp(0) = 1). An empty slice
+    # has total 0; dividing its zeros by 1 keeps the output and its gradient 0 instead of 0 / 0.
+    return exps / torch.where(total > 0, total, 1.0)
     # END SOLUTION
 
 
@@ -147,16 +69,16 @@ def scaled_dot_product_attention(
         expected = (Q.shape[-2], K.shape[-2])
         if mask.ndim < 2 or any(m not in (1, e) for m, e in zip(mask.shape[-2:], expected)):
             raise ValueError(f"mask must end in (queries, keys) = {expected}; received {tuple(mask.shape)}")
-    # Scaling Q (queries x d_k entries) is cheaper than scaling the scores (queries x keys entries).
-    # (... queries d_k) @ (... d_k keys) -> (... queries keys). matmul rather than einops.einsum here: the
-    # einsum's per-call overhead (~10 µs) is a fifth of a decoding step's attention on a CPU.
-    scores = (Q * (1.0 / math.sqrt(Q.shape[-1]))) @ K.mT
+    d_k = Q.shape[-1]
+    # Dividing by sqrt(d_k) keeps the scores' variance near 1 for unit-variance q and k (§3.2.1), so the
+    # softmax does not saturate.
+    scores = einops.einsum(Q, K, "... queries d_k, ... keys d_k -> ... queries keys") / math.sqrt(d_k)
     if mask is not None:
-        # An additive 0 / -inf bias rather than masked_fill: its backward is the identity, where
-        # masked_fill's would spend a pass re-masking gradients the softmax already zeroes.
-        scores += torch.where(mask, 0.0, float("-inf")).to(scores.dtype)  # in place on the fresh product
-    weights = _softmax(scores, dim=-1, inplace=True)  # softmax(scores), over the fresh product itself
-    return weights @ V  # (... queries keys) @ (... keys d_v) -> (... queries d_v)
+        # -inf, not a large negative number: a masked key then gets weight exactly 0, and a query with no
+        # key left gets zeros from softmax instead of an average over the masked keys.
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = softmax(scores, dim=-1)  # over the keys: each query's weights sum to 1
+    return einops.einsum(weights, V, "... queries keys, ... keys d_v -> ... queries d_v")
     # END SOLUTION
 
 
@@ -176,38 +98,6 @@ def rope_angles(d_k: int, max_seq_len: int, theta: float) -> Float[Tensor, " max
     # END SOLUTION
 
 
-# BEGIN SOLUTION
-def _as_complex(pairs: Float[Tensor, " ... half two"]) -> Tensor:
-    """View (..., half, 2) real pairs as (..., half) complex numbers, copying only when the memory layout
-    does not allow a view (each pair must be adjacent: last stride 1, every other stride even)."""
-    if pairs.is_contiguous() and pairs.storage_offset() % 2 == 0:
-        return torch.view_as_complex(pairs)  # the common case, without the stride checks below
-    if pairs.stride(-1) != 1 or pairs.storage_offset() % 2 or any(s % 2 for s in pairs.stride()[:-1]):
-        pairs = pairs.clone(memory_format=torch.contiguous_format)  # fresh storage: offset 0, dense strides
-    return torch.view_as_complex(pairs)
-
-
-def _rotate_pairs(
-    x: Float[Tensor, " ... seq d_k"], rotation: Float[Tensor, " ... seq half_d_k two"]
-) -> Float[Tensor, " ... seq d_k"]:
-    """apply_rotary with cos and sin as the pairs (cos, sin) of one tensor: e^{iθ} in real form, which
-    RoPE stores as its table, so that a decoding step views it as complex numbers instead of building them."""
-    # (x0 + i x1)(cos + i sin) = (x0 cos - x1 sin) + i (x0 sin + x1 cos): the rotation of a pair is one
-    # complex product, a single vectorised kernel where four real products and a stack take 5x longer.
-    dtype = torch.promote_types(x.dtype, torch.float32)  # complex numbers come in float32/float64 only
-    pairs = x.unflatten(-1, (-1, 2)).to(dtype)  # (... seq d_k) -> (... seq half two): pair k is (2k, 2k+1)
-    rotation = rotation.to(dtype)
-    if torch.compiler.is_compiling():
-        # torch.compile fuses the real form into one kernel but cannot trace complex views.
-        even, odd = pairs.unbind(dim=-1)
-        cos, sin = rotation.unbind(dim=-1)
-        rotated = torch.stack((even * cos - odd * sin, even * sin + odd * cos), dim=-1)
-    else:
-        rotated = torch.view_as_real(_as_complex(pairs) * _as_complex(rotation))  # (... seq half two)
-    return rotated.flatten(-2).to(x.dtype)
-# END SOLUTION
-
-
 def apply_rotary(
     x: Float[Tensor, " ... seq d_k"],
     cos: Float[Tensor, " ... seq half_d_k"],
@@ -219,7 +109,12 @@ def apply_rotary(
     Example: apply_rotary(tensor([1., 0.]), tensor([0.]), tensor([1.])) -> tensor([0., 1.]).
     """
     # BEGIN SOLUTION
-    return _rotate_pairs(x, torch.stack((cos, sin), dim=-1))
+    # Pair k is the features (2k, 2k + 1) (Su et al. 2021, eq. 34), not the two halves of the vector.
+    pairs = einops.rearrange(x, "... (half two) -> ... half two", two=2)
+    even, odd = pairs[..., 0], pairs[..., 1]
+    rotated = torch.stack((even * cos - odd * sin, even * sin + odd * cos), dim=-1)
+    # The tables may be float32 under bf16 activations; the output keeps the input's dtype.
+    return einops.rearrange(rotated, "... half two -> ... (half two)").to(x.dtype)
     # END SOLUTION
 
 

@@ -8,46 +8,17 @@ from __future__ import annotations
 
 import math
 
+import einops
 import torch
 from jaxtyping import Float, Int
 from torch import Tensor, nn
 
 from cs336_basics.nn.functional import silu
 
-# BEGIN SOLUTION
-from cs336_basics.nn.functional import silu_gate
-
-# END SOLUTION
-
 
 def _check_last_dim(x: Tensor, expected: int, what: str) -> None:
     if x.ndim == 0 or x.shape[-1] != expected:
         raise ValueError(f"{what} expects input of shape (..., {expected}); received {tuple(x.shape)}")
-
-
-# BEGIN SOLUTION
-# Inference on at most this many rows (decoding: one token; prefill of a short prompt) takes the route of
-# _few_rows_times_transpose. Measured on the 2-core AMD EPYC VM (MKL, 29 weight matrices of the shakespeare
-# model, 17 MB): 2-64 rows ran 1.7-3.8x faster that way; at 144 and 272 rows, x @ W^T was 7% faster.
-_FEW_ROWS = 64
-
-
-def _few_rows_times_transpose(x: Float[Tensor, " rows d_in"], weight: Float[Tensor, " d_out d_in"]) -> Float[Tensor, " rows d_out"]:
-    """x W^T computed as (W x^T)^T, with one row duplicated: the same product (up to float rounding)
-    through a faster BLAS route.
-
-    For x @ W^T with few rows MKL streams W at ~7 GB/s (its GEMV and small-M GEMM routes on this CPU);
-    for W @ x^T with two or more columns it picks a GEMM kernel that reads W at ~14-19 GB/s. Decoding
-    one token reads every weight once, so this is most of a decoding step. The result is a transposed
-    view (no copy).
-    """
-    rows = x.shape[0]
-    if rows == 1:
-        x = torch.cat([x, x])  # one column would take the GEMV route again
-    return (weight @ x.mT).mT[:rows]
-
-
-# END SOLUTION
 
 
 class Linear(nn.Module):
@@ -70,15 +41,7 @@ class Linear(nn.Module):
     def forward(self, x: Float[Tensor, " ... d_in"]) -> Float[Tensor, " ... d_out"]:
         # BEGIN SOLUTION
         _check_last_dim(x, self.in_features, "Linear")
-        if x.device.type == "cpu" and x.dtype == torch.float32 and not torch.is_grad_enabled():
-            rows = x.shape[:-1].numel()
-            if rows <= _FEW_ROWS:
-                return _few_rows_times_transpose(x.reshape(rows, self.in_features), self.weight).view(
-                    *x.shape[:-1], self.out_features
-                )
-        # x @ W^T, i.e. einsum("... d_in, d_out d_in -> ... d_out"): matmul folds the leading dims into one
-        # GEMM, where torch.einsum's batched route measured 5-10% slower per step on a CPU.
-        return x @ self.weight.mT
+        return einops.einsum(x, self.weight, "... d_in, d_out d_in -> ... d_out")
         # END SOLUTION
 
     def extra_repr(self) -> str:
@@ -110,10 +73,7 @@ class Embedding(nn.Module):
         if out_of_range.any():  # one host sync; the message is built only on the error path
             bad = token_ids[out_of_range][0].item()
             raise ValueError(f"token id {bad} is out of range for an Embedding of vocab size {self.num_embeddings}")
-        # index_select rather than weight[token_ids]: its backward is a plain index_add, where advanced
-        # indexing's accumulate-put sorts the ids first (3x slower on a CPU).
-        rows = self.weight.index_select(0, token_ids.reshape(-1))
-        return rows.view(*token_ids.shape, self.embedding_dim)
+        return self.weight[token_ids]  # advanced indexing: one row per id, in the ids' shape
         # END SOLUTION
 
     def extra_repr(self) -> str:
@@ -162,8 +122,7 @@ class SwiGLU(nn.Module):
 
     def forward(self, x: Float[Tensor, " ... d_model"]) -> Float[Tensor, " ... d_model"]:
         # BEGIN SOLUTION
-        # silu(W1 x) * W3 x, with a hand-written backward (functional.silu_gate): ~2x faster on a CPU.
-        return self.w2(silu_gate(self.w1(x), self.w3(x)))
+        return self.w2(silu(self.w1(x)) * self.w3(x))
         # END SOLUTION
 
 

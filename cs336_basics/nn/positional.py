@@ -8,12 +8,7 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor, nn
 
-from cs336_basics.nn.functional import apply_rotary, rope_angles, sinusoidal_table  # noqa: F401 (the starter's RoPE uses apply_rotary)
-
-# BEGIN SOLUTION
-from cs336_basics.nn.functional import _rotate_pairs
-
-# END SOLUTION
+from cs336_basics.nn.functional import apply_rotary, rope_angles, sinusoidal_table
 
 
 def check_positions(token_positions: Tensor, max_seq_len: int, what: str) -> None:
@@ -50,7 +45,7 @@ def _check_input(x: Tensor, d: int, token_positions: Tensor | None, what: str) -
 
 class RotaryPositionalEmbedding(nn.Module):
     """RoPE (Su et al. 2021): rotate feature pairs (0,1), (2,3), ... of a query or key at position i by
-    the angles θ_{i,k} = i / Θ^{2k/d_k}. The cos/sin table is a non-persistent buffer (recomputed, never
+    the angles θ_{i,k} = i / Θ^{2k/d_k}. The cos/sin tables are non-persistent buffers (recomputed, never
     saved in a state dict) so one instance can be shared by every attention layer."""
 
     def __init__(self, theta: float, d_k: int, max_seq_len: int, device: torch.device | None = None):
@@ -61,11 +56,10 @@ class RotaryPositionalEmbedding(nn.Module):
         # BEGIN SOLUTION
         if d_k % 2 != 0:
             raise ValueError(f"RoPE rotates pairs of features, so d_k must be even; received d_k={d_k}")
-        # Angles in float64 keep large positions exact; the table itself is float32. It holds (cos, sin)
-        # pairs, e^{iθ} in real form: (max_seq_len, d_k / 2, 2), viewed as complex numbers when applied.
+        # Angles in float64 keep large positions exact; the tables themselves are float32, (max_seq_len, d_k / 2).
         angles = rope_angles(d_k, max_seq_len, theta)
-        rotation = torch.stack((torch.cos(angles), torch.sin(angles)), dim=-1)
-        self.register_buffer("rotation", rotation.to(device=device, dtype=torch.float32), persistent=False)
+        self.register_buffer("cos", torch.cos(angles).to(device=device, dtype=torch.float32), persistent=False)
+        self.register_buffer("sin", torch.sin(angles).to(device=device, dtype=torch.float32), persistent=False)
         # END SOLUTION
 
     def forward(
@@ -77,11 +71,10 @@ class RotaryPositionalEmbedding(nn.Module):
         # BEGIN SOLUTION
         _check_input(x, self.d_k, token_positions, "RotaryPositionalEmbedding")
         if token_positions is None:
-            # A slice of the tables: no gather and no device sync on the training path.
             token_positions = default_positions(x, offset, self.max_seq_len, "RotaryPositionalEmbedding")
         else:
             check_positions(token_positions, self.max_seq_len, "RotaryPositionalEmbedding")
-        return _rotate_pairs(x, self.rotation[token_positions])
+        return apply_rotary(x, self.cos[token_positions], self.sin[token_positions])
         # END SOLUTION
 
 

@@ -75,16 +75,17 @@ class AdamW(torch.optim.Optimizer):
                 state = self.state[p]
                 if not state:
                     state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                    state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                state["step"] += 1
-                t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-                m.mul_(beta1).add_(grad, alpha=1 - beta1)
-                v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                t = state["step"] + 1
+                m = beta1 * state["exp_avg"] + (1 - beta1) * grad
+                v = beta2 * state["exp_avg_sq"] + (1 - beta2) * grad**2
+                state["step"], state["exp_avg"], state["exp_avg_sq"] = t, m, v
                 alpha_t = lr * math.sqrt(1 - beta2**t) / (1 - beta1**t)
-                p.addcdiv_(m, v.sqrt().add_(eps), value=-alpha_t)
-                if decay != 0:
-                    p.mul_(1 - lr * decay)
+                # `p -= ...` updates the parameter tensor itself, which the model holds too; step runs
+                # under no_grad, so autograd records nothing.
+                p -= alpha_t * m / (torch.sqrt(v) + eps)
+                p -= lr * decay * p  # decoupled decay of the already-updated θ (Algorithm 2, line 12)
         return loss
         # END SOLUTION
 

@@ -214,6 +214,9 @@ class TrainConfig:
     """Run the forward pass under bfloat16 autocast (weights and optimiser state stay float32)."""
     compile: bool = False
     """Compile the model with torch.compile (worth it on a GPU; slow to start on a CPU)."""
+    fast: bool = False
+    """Staff fast path (cs336_basics.fast, absent in the starter): fused torch kernels in the model and the
+    loss, the heap BPE trainer and the batched tokenizer; the same results as the reference."""
     samples: int = 3
     """Number of texts to generate after training."""
     sample_tokens: int = 160
@@ -268,6 +271,7 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
         eval_tokens=32768,
         checkpoint_interval=100,
         optim=OptimConfig(lr=3e-3, min_lr=3e-4, warmup_steps=20),
+        fast=True,
     ),
     # The CS336 TinyStories model; expects the TinyStories text files (not bundled) under data/.
     "tinystories-17m": TrainConfig(

@@ -122,6 +122,11 @@ def _train(config: TrainConfig, env: Dist, resume: bool, started: float) -> Trai
 
     torch.manual_seed(config.seed)  # identical initial weights on every rank
     model = TransformerLM(config.model, device=env.device, dtype=torch.float32)
+    loss_fn = cross_entropy
+    if config.fast:
+        from cs336_basics import fast
+
+        model, loss_fn = fast.accelerate(model), fast.cross_entropy
     o = config.optim
     optimizer = AdamW(model.parameters(), lr=o.lr, betas=(o.beta1, o.beta2), eps=o.eps, weight_decay=o.weight_decay)
     checkpoint = run_dir / CHECKPOINT
@@ -166,7 +171,7 @@ def _train(config: TrainConfig, env: Dist, resume: bool, started: float) -> Trai
             x, y = get_batch(data.train, config.batch_size, ctx, str(env.device), generator=batch_generator(config.seed, env.rank, step))
             with autocast:
                 logits = trained(x)
-            loss = cross_entropy(logits.float().flatten(0, 1), y.flatten())
+            loss = loss_fn(logits.float().flatten(0, 1), y.flatten())
             loss.backward()
             grad_norm = float(clip_gradients(model.parameters(), o.grad_clip if o.grad_clip > 0 else math.inf))
             # One all-reduce gives every rank the same mean loss and stop flag, so all ranks stop together.

@@ -130,6 +130,9 @@ def _build(config: TrainConfig, data_dir: Path, tok_dir: Path, log: Callable[[st
     from cs336_basics.tokenizer.train_bpe import train_bpe
     from cs336_basics.training.corpus import write_shakespeare_corpus
 
+    if config.fast:
+        from cs336_basics.fast import FastTokenizer as Tokenizer
+        from cs336_basics.fast import train_bpe
     data = config.data
     data_dir.mkdir(parents=True, exist_ok=True)
     if data.train is None:
@@ -143,6 +146,8 @@ def _build(config: TrainConfig, data_dir: Path, tok_dir: Path, log: Callable[[st
     tokenizer = None
     if data.tokenizer is not None:
         tokenizer = load_tokenizer(data.tokenizer)
+        if config.fast:
+            tokenizer = Tokenizer.from_tokenizer(tokenizer)
         if data.special_token not in tokenizer.special_tokens:
             raise ValueError(
                 f"DataConfig.tokenizer: {data.tokenizer!r} does not reserve the special token {data.special_token!r} "

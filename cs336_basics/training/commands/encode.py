@@ -14,6 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", required=True, metavar="FILE", help="UTF-8 text file to encode")
     parser.add_argument("--out", required=True, metavar="FILE.npy", help="token array to write (uint16 when the vocabulary fits)")
     parser.add_argument("--num-processes", type=int, default=None, metavar="N", help="encoding processes (default: all cores)")
+    parser.add_argument("--fast", action="store_true", help="staff fast path: batched BPE (cs336_basics.fast; not in the starter)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,6 +27,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--out must end in .npy, got {str(out)!r}")
     started = time.perf_counter()
     tokenizer = load_tokenizer(args.tokenizer)
+    if args.fast:
+        from cs336_basics.fast import FastTokenizer
+
+        tokenizer = FastTokenizer.from_tokenizer(tokenizer)
     try:
         count = tokenizer.encode_file(source, out, num_processes=args.num_processes)
     except ValueError as e:

@@ -65,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(str(e).splitlines()[0]) from e
     model = TransformerLM(config.model, device=device, dtype=torch.float32)
     model.load_state_dict(state["model"])
+    if config.fast:
+        from cs336_basics.fast import accelerate
+
+        accelerate(model)
     tokenizer = load_tokenizer(tokenizer_dir)
     for i in range(args.num_samples):
         if args.num_samples > 1:

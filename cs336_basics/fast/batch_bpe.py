@@ -1,20 +1,18 @@
-"""BPE of many distinct pre-tokens at once, with NumPy: the same merges as tokenizer._bpe, ~3x faster.
+"""BPE of many distinct pre-tokens at once, with NumPy: the same ids as the reference's per-word merge loop.
 
 Encoding a large text first meets tens of thousands of distinct pre-tokens (34k in the Shakespeare corpus),
 and running the merge loop in Python for each one is most of a cold encode. Here all of them advance
 together: every round merges, in each unfinished word, the adjacent pair of lowest merge rank (its
-leftmost occurrence), exactly as tokenizer._bpe does one word at a time. Merge lookups go through an
-open-addressing hash table held in two NumPy arrays (pair key -> packed merge), so a round is a handful
-of array operations over all unfinished words.
+leftmost occurrence), as FastTokenizer's per-word loop does one word at a time. Merge lookups go
+through an open-addressing hash table held in two NumPy arrays (pair key -> packed merge), so a round is
+a handful of array operations over all unfinished words.
 
-Measured on the 24.7k distinct pre-tokens of half the Shakespeare corpus with GPT-2's merges: 0.08 s,
-where the per-word loop takes 0.26 s. A round costs ~0.1 ms even for a few words, so callers use it only
-when there are many words to encode (Tokenizer: _BATCH_MIN).
+A round has a fixed cost of a dozen NumPy calls however few words are left, so callers use it only when
+there are many words to encode (fast.tokenizer.BATCH_MIN); benchmarks/bench_encode.py measures both.
 """
 
 from __future__ import annotations
 
-# BEGIN SOLUTION
 from itertools import islice
 
 import numpy as np
@@ -67,7 +65,7 @@ class PairTable:
 
 
 def bpe_many(words: list[str], byte_ids: np.ndarray, table: PairTable, shift: int) -> list[tuple[int, ...]]:
-    """The ids of each pre-token in `words`, as tokenizer._bpe computes them one by one.
+    """The ids of each pre-token in `words`, as the per-word merge loop computes them one by one.
 
     byte_ids: the id of each byte value (256 entries); table: pair key (a << shift | b) -> the packed
     merge rank << 32 | id of the result, for every merge (a, b).
@@ -105,5 +103,3 @@ def bpe_many(words: list[str], byte_ids: np.ndarray, table: PairTable, shift: in
     flat = iter(np.concatenate(done_ids)[np.argsort(all_words, kind="stable")].tolist())
     return [tuple(islice(flat, n)) for n in np.bincount(all_words, minlength=len(encoded)).tolist()]
 
-
-# END SOLUTION

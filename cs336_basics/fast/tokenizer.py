@@ -1,0 +1,116 @@
+"""The fast tokenizer: the reference Tokenizer with merges on packed integers and batched NumPy BPE.
+
+`FastTokenizer` subclasses `cs336_basics.tokenizer.Tokenizer` and replaces only how text without special
+tokens becomes ids (`_encode_ordinary`): the special-token split, streaming, decoding, files and
+`encode_file` are the reference's. Two changes, each giving the reference's ids exactly
+(tests/staff/test_fast_path.py):
+  - a merge is looked up by one int key (id of a << shift | id of b) and stored as one int
+    (rank << 32 | id of the result), so the per-word loop compares plain ints, not tuples of bytes;
+  - a piece of text with many uncached distinct pre-tokens sends them through the merges together, in
+    NumPy (batch_bpe.py).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from itertools import chain
+
+import numpy as np
+
+from cs336_basics.fast.batch_bpe import PairTable, bpe_many
+from cs336_basics.tokenizer.pretokenize import pretokens
+from cs336_basics.tokenizer.tokenizer import Tokenizer
+
+# The pre-token cache is cleared when it grows past this many entries (bounded memory).
+CACHE_LIMIT = 100_000
+# A merge is packed into one int, rank << ID_BITS | id of the result: min() and index() over a list of
+# them compare plain ints.
+ID_BITS = 32
+NO_MERGE = 1 << 80  # greater than every packed merge
+# A piece of text with at least this many uncached distinct pre-tokens sends them to bpe_many together;
+# fewer words would not repay a round's fixed cost.
+BATCH_MIN = 256
+
+
+def _bpe(pretoken: str, byte_ids: list[int], merge_of: dict[int, int], shift: int) -> tuple[int, ...]:
+    """The ids of one pre-token: merge the lowest-ranked adjacent pair, leftmost occurrence first,
+    until none is a merge.
+
+    Merging the leftmost occurrence at a time is the same as merging all occurrences of a pair at
+    once: a merge only creates pairs that contain its result, and those were merged later in
+    training, so they rank lower than the remaining occurrences.
+    """
+    ids = list(map(byte_ids.__getitem__, pretoken.encode("utf-8")))
+    get = merge_of.get
+    # ranks[i] = the packed merge of the pair (ids[i], ids[i + 1]), or NO_MERGE
+    ranks = [get(a << shift | b, NO_MERGE) for a, b in zip(ids, ids[1:])]
+    mask = (1 << ID_BITS) - 1
+    while ranks:
+        best = min(ranks)
+        if best == NO_MERGE:
+            break
+        i = ranks.index(best)  # the leftmost occurrence
+        new = ids[i] = best & mask
+        del ids[i + 1], ranks[i]
+        if i > 0:
+            ranks[i - 1] = get(ids[i - 1] << shift | new, NO_MERGE)
+        if i < len(ranks):
+            ranks[i] = get(new << shift | ids[i + 1], NO_MERGE)
+    return tuple(ids)
+
+
+class _PretokenCache(dict):
+    """pre-token -> tuple of ids; a miss runs the per-word BPE once (dict calls __missing__ from C).
+    `fill` runs the BPE of many new pre-tokens at once."""
+
+    def __init__(self, bpe, bpe_many):
+        super().__init__()
+        self._bpe = bpe
+        self._bpe_many = bpe_many
+
+    def __missing__(self, pretoken: str) -> tuple[int, ...]:
+        ids = self[pretoken] = self._bpe(pretoken)
+        return ids
+
+    def fill(self, pretokens: list[str]) -> None:
+        """Cache every pre-token of `pretokens`, in one batch when there are enough new ones."""
+        new = [p for p in set(pretokens) if p not in self]
+        if len(new) >= BATCH_MIN:
+            self.update(zip(new, self._bpe_many(new)))
+
+
+class FastTokenizer(Tokenizer):
+    """The reference Tokenizer (same constructor, same ids) with the fast encoding route."""
+
+    def __init__(self, vocab, merges, special_tokens=None):
+        super().__init__(vocab, merges, special_tokens)
+        # Merges on ids: the pair (id of a, id of b), packed as a << shift | b, -> rank << ID_BITS | id of
+        # a + b. The first rank wins if a pair repeats (as the reference's _rank).
+        shift = max(self.vocab).bit_length()
+        merge_of: dict[int, int] = {}
+        for rank, (a, b) in enumerate(self.merges):
+            merge_of.setdefault(self._id_of[a] << shift | self._id_of[b], rank << ID_BITS | self._id_of[a + b])
+        byte_ids = [self._id_of[bytes([b])] for b in range(256)]
+        # The NumPy tables are built here rather than on first use, so that encode_file's forked workers
+        # inherit them instead of each building its own.
+        keys = np.fromiter(merge_of.keys(), dtype=np.int64, count=len(merge_of))
+        values = np.fromiter(merge_of.values(), dtype=np.int64, count=len(merge_of))
+        self._fast_cache = _PretokenCache(
+            partial(_bpe, byte_ids=byte_ids, merge_of=merge_of, shift=shift),
+            partial(bpe_many, byte_ids=np.asarray(byte_ids, dtype=np.int64), table=PairTable(keys, values), shift=shift),
+        )
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer: Tokenizer) -> FastTokenizer:
+        """The fast twin of a reference tokenizer (same vocabulary, merges and special tokens)."""
+        return cls(tokenizer.vocab, tokenizer.merges, tokenizer.special_tokens)
+
+    def _encode_ordinary(self, text: str) -> list[int]:
+        cache = self._fast_cache
+        found = pretokens(text)
+        if len(found) >= BATCH_MIN:
+            cache.fill(found)
+        ids = list(chain.from_iterable(map(cache.__getitem__, found)))
+        if len(cache) > CACHE_LIMIT:
+            cache.clear()
+        return ids

