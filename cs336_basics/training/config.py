@@ -10,11 +10,16 @@ same way. A checkpoint stores `TrainConfig.to_dict()` so a run can be resumed or
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+
+# The optional speed-ups ship only with some copies of this package; presets use them where present.
+FAST_PATH_AVAILABLE = importlib.util.find_spec("cs336_basics.fast") is not None
 
 
 def _check(condition: bool, name: str, message: str) -> None:
@@ -215,8 +220,9 @@ class TrainConfig:
     compile: bool = False
     """Compile the model with torch.compile (worth it on a GPU; slow to start on a CPU)."""
     fast: bool = False
-    """Staff fast path (cs336_basics.fast, absent in the starter): fused torch kernels in the model and the
-    loss, the heap BPE trainer and the batched tokenizer; the same results as the reference."""
+    """Use the optional speed-ups of cs336_basics/fast/ (fused torch kernels in the model and the loss, a heap
+    BPE trainer, a batched tokenizer; the same results as the modules you write). Copies of the course
+    without that package cannot set it."""
     samples: int = 3
     """Number of texts to generate after training."""
     sample_tokens: int = 160
@@ -242,6 +248,7 @@ class TrainConfig:
         _check(self.sample_tokens > 0, "TrainConfig.sample_tokens", f"must be positive, got {self.sample_tokens!r}")
         _check(self.temperature >= 0, "TrainConfig.temperature", f"must be >= 0, got {self.temperature!r}")
         _check(0 < self.top_p <= 1, "TrainConfig.top_p", f"must be in (0, 1], got {self.top_p!r}")
+        _check(not self.fast or FAST_PATH_AVAILABLE, "TrainConfig.fast", "cs336_basics/fast/ is not in this copy; run without --fast")
         _check(self.device in Device.__args__, "TrainConfig.device", f"must be one of {Device.__args__}, got {self.device!r}")
         _check(
             self.optim.warmup_steps <= self.steps,
@@ -259,8 +266,8 @@ class TrainConfig:
 
 TRAIN_PRESETS: dict[str, TrainConfig] = {
     # The default laptop-CPU run: Shakespeare's plays, 340 steps x 32 x 128 = 1.39M tokens (0.9 of a pass
-    # over the 1.55M training tokens) at 2,600-3,800 tokens/s on 2 cores (measured; the README has the run):
-    # 400 steps took 8.8 minutes, too close to the 10-minute goal on a slower moment of a shared machine.
+    # over the 1.55M training tokens), sized to finish within 10 minutes on 2 cores with a margin for a
+    # slower machine (the README has the measured run).
     "shakespeare": TrainConfig(
         model=MODEL_PRESETS["shakespeare"],
         out_dir="runs/shakespeare",
@@ -271,7 +278,7 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
         eval_tokens=32768,
         checkpoint_interval=100,
         optim=OptimConfig(lr=3e-3, min_lr=3e-4, warmup_steps=20),
-        fast=True,
+        fast=FAST_PATH_AVAILABLE,
     ),
     # The CS336 TinyStories model; expects the TinyStories text files (not bundled) under data/.
     "tinystories-17m": TrainConfig(

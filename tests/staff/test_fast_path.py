@@ -11,6 +11,11 @@ exactly: the same ids, the same merges, the same vocabulary.
 from __future__ import annotations
 
 import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
 from importlib import resources
 from pathlib import Path
 
@@ -306,3 +311,24 @@ def test_fast_train_bpe_equals_reference_on_random_text(tmp_path_factory, text, 
     path.write_text(text, encoding="utf-8")
     vocab_size = 1 + 256 + num_merges
     assert fast.train_bpe(path, vocab_size, [EOT], num_processes=1) == train_bpe(path, vocab_size, [EOT], num_processes=1)
+
+
+def test_without_the_fast_package_presets_run_the_student_modules_and_fast_is_refused(tmp_path):
+    # The student's copy has no cs336_basics/fast/: rebuild the configs from a copy of the package without it.
+    shutil.copytree(Path(fast.__file__).parents[1], tmp_path / "cs336_basics", ignore=shutil.ignore_patterns("fast", "__pycache__"))
+    probe = textwrap.dedent(
+        """
+        from cs336_basics.training.config import FAST_PATH_AVAILABLE, TRAIN_PRESETS, TrainConfig
+        assert FAST_PATH_AVAILABLE is False
+        assert TRAIN_PRESETS["shakespeare"].fast is False
+        try:
+            TrainConfig(model=TRAIN_PRESETS["debug"].model, fast=True)
+        except ValueError as e:
+            assert "TrainConfig.fast" in str(e), e
+        else:
+            raise AssertionError("fast=True was accepted without cs336_basics/fast/")
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]

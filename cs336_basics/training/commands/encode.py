@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", required=True, metavar="FILE", help="UTF-8 text file to encode")
     parser.add_argument("--out", required=True, metavar="FILE.npy", help="token array to write (uint16 when the vocabulary fits)")
     parser.add_argument("--num-processes", type=int, default=None, metavar="N", help="encoding processes (default: all cores)")
-    parser.add_argument("--fast", action="store_true", help="staff fast path: batched BPE (cs336_basics.fast; not in the starter)")
+    parser.add_argument("--fast", action="store_true", help="batched BPE from cs336_basics/fast/ (where that package is present)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,6 +28,10 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     tokenizer = load_tokenizer(args.tokenizer)
     if args.fast:
+        from cs336_basics.training.config import FAST_PATH_AVAILABLE
+
+        if not FAST_PATH_AVAILABLE:
+            raise UserError("--fast needs cs336_basics/fast/, which this copy does not have")
         from cs336_basics.fast import FastTokenizer
 
         tokenizer = FastTokenizer.from_tokenizer(tokenizer)
