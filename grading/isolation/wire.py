@@ -1,0 +1,199 @@
+"""The safe format between the trusted test process and the sandboxed worker: plain data only.
+
+A message is one frame on a stream socket:
+
+    8-byte big-endian length of the JSON header | JSON header (UTF-8) | per blob: 8-byte length | bytes
+
+The header is JSON; everything JSON cannot hold is a tagged object {"$": tag, ...}:
+tensors and arrays are `.npy` blobs read back with `numpy.load(allow_pickle=False)` (bfloat16 travels as
+float32 and is cast back), bytes are raw blobs, tuples/sets/dicts with non-string keys are tagged lists,
+paths, dtypes and devices are strings, and an object that is not plain data stays in the worker as a
+numbered handle. Nothing received is ever unpickled or executed, so whatever the sender does, the
+receiver only gets values.
+
+Example: encode((torch.zeros(2), {1: b"a"})) -> header {"$": "tuple", "v": [{"$": "tensor", "i": 0,
+"dtype": "float32"}, {"$": "dict", "k": [1], "v": [{"$": "bytes", "i": 1}]}]} and two blobs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pathlib
+import socket
+import struct
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+MAX_FRAME = 2**31  # bytes one message may carry (header and blobs together)
+MAX_DEPTH = 64  # nesting of lists/dicts: deeper data is not something a hook returns
+_LEN = struct.Struct(">Q")
+
+
+class WireError(Exception):
+    """A value that is not plain data, or a frame that breaks the format."""
+
+
+class Handle:
+    """A non-plain object that stays on the worker side; only its id and type name cross."""
+
+    def __init__(self, id: int, type_name: str):
+        self.id, self.type_name = id, type_name
+
+
+def encode(value, blobs: list[bytes], handle_of: Callable[[object], Handle] | None = None, depth: int = 0):
+    """`value` as JSON-able data, appending its binary parts to `blobs`.
+
+    `handle_of(obj)` turns a non-plain object into a Handle (worker side); without it such an object
+    raises WireError (trusted side: a test may pass only plain data to a hook).
+    """
+    if depth > MAX_DEPTH:
+        raise WireError(f"data nested deeper than {MAX_DEPTH} levels")
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)) and type(value) in (int, float):
+        return value
+    if isinstance(value, torch.Tensor):
+        t = value.detach().cpu().resolve_conj().resolve_neg()
+        dtype = str(t.dtype).removeprefix("torch.")
+        if t.dtype == torch.bfloat16:
+            t = t.float()
+        blobs.append(_npy(t.contiguous().numpy()))
+        return {"$": "tensor", "i": len(blobs) - 1, "dtype": dtype}
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            raise WireError("a numpy array of Python objects is not plain data")
+        blobs.append(_npy(value))
+        return {"$": "ndarray", "i": len(blobs) - 1}
+    if isinstance(value, np.generic):
+        blobs.append(_npy(np.asarray(value)))
+        return {"$": "npscalar", "i": len(blobs) - 1}
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        blobs.append(bytes(value))
+        return {"$": "bytes", "i": len(blobs) - 1}
+    if isinstance(value, pathlib.PurePath):
+        return {"$": "path", "v": str(value)}
+    if isinstance(value, torch.dtype):
+        return {"$": "torch.dtype", "v": str(value).removeprefix("torch.")}
+    if isinstance(value, torch.device):
+        return {"$": "torch.device", "v": str(value)}
+    if isinstance(value, (int, float)):  # a subclass (IntEnum, numpy-like): its plain value
+        return int(value) if isinstance(value, int) else float(value)
+    if isinstance(value, list):
+        return [encode(v, blobs, handle_of, depth + 1) for v in value]
+    if isinstance(value, (tuple, torch.Size)):
+        return {"$": "tuple", "v": [encode(v, blobs, handle_of, depth + 1) for v in value]}
+    if isinstance(value, (set, frozenset)):
+        return {"$": "set", "v": [encode(v, blobs, handle_of, depth + 1) for v in value]}
+    if isinstance(value, dict):
+        keys = list(value)
+        return {
+            "$": "dict",
+            "k": [encode(k, blobs, handle_of, depth + 1) for k in keys],
+            "v": [encode(value[k], blobs, handle_of, depth + 1) for k in keys],
+        }
+    if isinstance(value, Handle):
+        return {"$": "handle", "id": value.id, "type": value.type_name}
+    if handle_of is not None:
+        return encode(handle_of(value), blobs, handle_of, depth)
+    raise WireError(f"{type(value).__name__} is not plain data (tensors, arrays, numbers, strings, bytes, paths, lists, dicts)")
+
+
+def decode(data, blobs: list[bytes], depth: int = 0):
+    """Inverse of `encode`: handles come back as Handle objects (the caller wraps them)."""
+    if depth > MAX_DEPTH:
+        raise WireError(f"data nested deeper than {MAX_DEPTH} levels")
+    if data is None or isinstance(data, (bool, int, float, str)):
+        return data
+    if isinstance(data, list):
+        return [decode(v, blobs, depth + 1) for v in data]
+    if not isinstance(data, dict):
+        raise WireError(f"unexpected JSON value of type {type(data).__name__}")
+    tag = data.get("$")
+    if tag == "tensor":
+        array = _load(blobs[data["i"]])
+        tensor = torch.from_numpy(array)
+        dtype = getattr(torch, data["dtype"], None)
+        if not isinstance(dtype, torch.dtype):
+            raise WireError(f"unknown tensor dtype {data['dtype']!r}")
+        return tensor.to(dtype) if tensor.dtype != dtype else tensor
+    if tag == "ndarray":
+        return _load(blobs[data["i"]])
+    if tag == "npscalar":
+        return _load(blobs[data["i"]])[()]
+    if tag == "bytes":
+        return bytes(blobs[data["i"]])
+    if tag == "path":
+        return pathlib.Path(str(data["v"]))
+    if tag == "torch.dtype":
+        dtype = getattr(torch, str(data["v"]), None)
+        if not isinstance(dtype, torch.dtype):
+            raise WireError(f"unknown dtype {data['v']!r}")
+        return dtype
+    if tag == "torch.device":
+        return torch.device(str(data["v"]))
+    if tag == "tuple":
+        return tuple(decode(v, blobs, depth + 1) for v in data["v"])
+    if tag == "set":
+        return {decode(v, blobs, depth + 1) for v in data["v"]}
+    if tag == "dict":
+        return {decode(k, blobs, depth + 1): decode(v, blobs, depth + 1) for k, v in zip(data["k"], data["v"], strict=True)}
+    if tag == "handle":
+        return Handle(int(data["id"]), str(data["type"]))
+    raise WireError(f"unknown tag {tag!r}")
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=False)
+    return buf.getvalue()
+
+
+def _load(blob: bytes) -> np.ndarray:
+    array = np.load(io.BytesIO(blob), allow_pickle=False)
+    if not isinstance(array, np.ndarray):
+        raise WireError("a blob that is not one .npy array")
+    return array.copy() if not array.flags.writeable else array
+
+
+def send(sock: socket.socket, header: dict, blobs: list[bytes]) -> None:
+    head = json.dumps(header).encode("utf-8")
+    parts = [_LEN.pack(len(head)), head]
+    for blob in blobs:
+        parts += [_LEN.pack(len(blob)), blob]
+    header_total = sum(len(p) for p in parts)
+    if header_total > MAX_FRAME:
+        raise WireError(f"a message of {header_total} bytes exceeds the limit of {MAX_FRAME}")
+    sock.sendall(_LEN.pack(len(blobs)) + b"".join(parts))
+
+
+def recv(sock: socket.socket) -> tuple[dict, list[bytes]]:
+    """One message; EOFError when the other side closed the socket."""
+    (count,) = _LEN.unpack(_exact(sock, 8))
+    (size,) = _LEN.unpack(_exact(sock, 8))
+    if size > MAX_FRAME or count > 1_000_000:
+        raise WireError(f"a message header of {size} bytes and {count} blobs exceeds the limits")
+    header = json.loads(_exact(sock, size).decode("utf-8"))
+    blobs, total = [], size
+    for _ in range(count):
+        (n,) = _LEN.unpack(_exact(sock, 8))
+        total += n
+        if total > MAX_FRAME:
+            raise WireError(f"a message over {MAX_FRAME} bytes")
+        blobs.append(_exact(sock, n))
+    if not isinstance(header, dict):
+        raise WireError("a message header that is not a JSON object")
+    return header, blobs
+
+
+def _exact(sock: socket.socket, n: int) -> bytes:
+    buf = bytearray(n)
+    view, got = memoryview(buf), 0
+    while got < n:
+        k = sock.recv_into(view[got:], n - got)
+        if k == 0:
+            raise EOFError("the other side closed the connection")
+        got += k
+    return bytes(buf)
