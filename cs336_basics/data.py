@@ -71,16 +71,16 @@ def _resolve_device(device: str | torch.device) -> torch.device:
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError) as e:
-        raise ValueError(f"get_batch: {device!r} is not a torch device (try 'cpu', 'cuda', 'cuda:0' or 'mps')") from e
+        raise RuntimeError(f"get_batch: {device!r} is not a torch device (try 'cpu', 'cuda', 'cuda:0' or 'mps')") from e
     if resolved.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(f"get_batch: device {device!r} requested but CUDA is not available on this machine")
+            raise RuntimeError(f"get_batch: device {device!r} requested but CUDA is not available on this machine")
         if resolved.index is not None and resolved.index >= torch.cuda.device_count():
-            raise ValueError(
+            raise RuntimeError(
                 f"get_batch: device {device!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist"
             )
     if resolved.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"get_batch: device {device!r} requested but MPS is not available on this machine")
+        raise RuntimeError(f"get_batch: device {device!r} requested but MPS is not available on this machine")
     return resolved
 
 

@@ -4,7 +4,8 @@ The registry is the one source of truth for the assignment's problems. The grade
 the test suite's `@pytest.mark.problem("<id>")` markers are checked against it (tests/conftest.py), and
 handout.md must carry one heading per problem, in registry order, of the form
 
-    ### Problem (<id>): <title> (<N> point[s])
+    ### Problem (<id>): <title> (<N> point[s])            an official CS336 problem
+    ### Problem (<id>): <title> (<N> point[s], extra)     one of our extras (`extra = true`)
 
 This module is shipped in the student starter (tests/conftest.py imports it): it holds no solution.
 """
@@ -21,7 +22,9 @@ REGISTRY_PATH = Path(__file__).resolve().parent / "problems.toml"
 KINDS = ("autograded", "written")
 _ID = re.compile(r"[a-z][a-z0-9_]*")
 # The handout heading contract; `point` or `points` so "(1 point)" reads naturally.
-HANDOUT_HEADING = re.compile(r"^### Problem \((?P<id>[^)]*)\): (?P<title>.+) \((?P<points>\d+) points?\)\s*$")
+HANDOUT_HEADING = re.compile(
+    r"^### Problem \((?P<id>[^)]*)\): (?P<title>.+) \((?P<points>\d+) points?(?P<extra>, extra)?\)\s*$"
+)
 
 
 class RegistryError(ValueError):
@@ -40,6 +43,9 @@ class Problem:
     """Points the problem is worth (positive)."""
     kind: Literal["autograded", "written"]
     """`autograded`: graded by the tests marked with its id; `written`: graded by staff from the write-up."""
+    extra: bool = False
+    """True for our additions beyond the official CS336 assignment (autograded only): each is graded by
+    its own tests and hooks, so a submission written for the official interface loses only that extra."""
 
     @property
     def autograded(self) -> bool:
@@ -58,8 +64,10 @@ def parse_problems(text: str, source: str = "problems.toml") -> list[Problem]:
     problems, seen = [], set()
     for i, entry in enumerate(entries):
         where = f"{source}: problem #{i + 1} ({entry.get('id', '?')!r})"
-        if set(entry) != {"id", "title", "points", "kind"}:
-            raise RegistryError(f"{where}: expected the keys id, title, points, kind; found {sorted(entry)}")
+        if not {"id", "title", "points", "kind"} <= set(entry) <= {"id", "title", "points", "kind", "extra"}:
+            raise RegistryError(
+                f"{where}: expected the keys id, title, points, kind (optional: extra); found {sorted(entry)}"
+            )
         pid, title, points, kind = entry["id"], entry["title"], entry["points"], entry["kind"]
         if not isinstance(pid, str) or not _ID.fullmatch(pid):
             raise RegistryError(f"{where}: id must match {_ID.pattern} (lower case, digits, _)")
@@ -71,8 +79,13 @@ def parse_problems(text: str, source: str = "problems.toml") -> list[Problem]:
             raise RegistryError(f"{where}: points must be a positive integer; found {points!r}")
         if kind not in KINDS:
             raise RegistryError(f"{where}: kind must be one of {KINDS}; found {kind!r}")
+        extra = entry.get("extra", False)
+        if not isinstance(extra, bool):
+            raise RegistryError(f"{where}: extra must be true or false; found {extra!r}")
+        if extra and kind != "autograded":
+            raise RegistryError(f"{where}: only an autograded problem can be an extra; found kind {kind!r}")
         seen.add(pid)
-        problems.append(Problem(pid, title, points, kind))
+        problems.append(Problem(pid, title, points, kind, extra))
     return problems
 
 
@@ -94,6 +107,8 @@ class HandoutHeading:
     points: int
     line: int
     """1-based line number in the handout."""
+    extra: bool = False
+    """The heading ends in ", extra)": the problem is one of our extras."""
 
 
 def parse_handout_headings(text: str) -> list[HandoutHeading]:
@@ -116,9 +131,9 @@ def parse_handout_headings(text: str) -> list[HandoutHeading]:
         if m is None:
             raise RegistryError(
                 f"handout line {number}: {line.strip()!r} does not follow the heading form "
-                "'### Problem (<id>): <title> (<N> point[s])'"
+                "'### Problem (<id>): <title> (<N> point[s])' or '... (<N> point[s], extra)'"
             )
-        headings.append(HandoutHeading(m["id"], m["title"].strip(), int(m["points"]), number))
+        headings.append(HandoutHeading(m["id"], m["title"].strip(), int(m["points"]), number, m["extra"] is not None))
     return headings
 
 
@@ -146,4 +161,7 @@ def handout_mismatches(problems: list[Problem], headings: list[HandoutHeading]) 
             issues.append(f"handout line {h.line}: {h.id} is worth {h.points} point(s); the registry says {p.points}")
         if h.title != p.title:
             issues.append(f"handout line {h.line}: {h.id} title {h.title!r}; the registry says {p.title!r}")
+        if h.extra != p.extra:
+            says = "an extra" if p.extra else "an official problem"
+            issues.append(f"handout line {h.line}: {h.id} heading {'is' if h.extra else 'is not'} marked extra; the registry says {says}")
     return issues

@@ -2,18 +2,22 @@
 
 The handout's algorithm (Loshchilov & Hutter 2019, Algorithm 2, as CS336 states it), step t = 1, 2, ...:
     m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  α_t = α√(1−β₂ᵗ)/(1−β₁ᵗ);  θ ← θ − α_t·m/(√v+ε);  θ ← θ − αλθ
+torch.optim.AdamW applies the decay θ ← θ − αλθ FIRST, before the Adam step; the official CS336 test
+accepts that order, so every comparison here accepts either order (each recomputed in float64).
+
+The student's optimizer runs inside tests/scenarios.py (adamw_steps, adamw_resume): the gradient of step t
+is scale·(coupling·(θ − target) + noise_t), computed from the student's own θ.
 """
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Callable
 
 import pytest
 import torch
 
-from tests.adapters import get_adamw_cls
+from tests import scenarios
 
 pytestmark = pytest.mark.problem("adamw")
 
@@ -30,8 +34,9 @@ MISTAKES = {
     "and folds the correction into α_t",
     "l2_decay": "weight decay is added to the gradient (L2 regularisation); AdamW decays θ directly",
     "decay_without_lr": "weight decay is θ ← θ − λθ; it must be scaled by the learning rate: θ ← θ − αλθ",
-    "decay_before_update": "weight decay is applied before the Adam update; the handout applies it after",
 }
+# The two legitimate orders: the handout's (decay after the Adam update) and torch's (decay first).
+ORDERS = {"handout": "the handout's order (decay after the Adam update)", "decay_first": "torch's order (decay first)"}
 
 
 def handout_adamw_float64(
@@ -55,7 +60,7 @@ def handout_adamw_float64(
             theta, g = thetas[i], grads[i]
             if variant == "l2_decay":
                 g = g + weight_decay * theta
-            if variant == "decay_before_update":
+            if variant == "decay_first":
                 theta = theta - lr * weight_decay * theta
             ms[i] = beta1 * ms[i] + (1 - beta1) * g
             vs[i] = beta2 * vs[i] + (1 - beta2) * g**2
@@ -70,7 +75,7 @@ def handout_adamw_float64(
             theta = theta - alpha_t * ms[i] / denominator
             if variant == "decay_without_lr":
                 theta = theta - weight_decay * theta
-            elif variant not in ("l2_decay", "decay_before_update"):
+            elif variant not in ("l2_decay", "decay_first"):
                 theta = theta - lr * weight_decay * theta
             thetas[i] = theta
     return thetas
@@ -81,45 +86,43 @@ def _initial_params(seed: int) -> list[torch.Tensor]:
     return [torch.randn(*s, generator=g, dtype=torch.float64) for s in SHAPES]
 
 
-def _quadratic_grads(seed: int, steps: int, scale: float) -> GradFn:
-    """g = scale·(0.5·(θ − target) + noise_t): depends on θ, so a wrong step changes every later gradient."""
-    g = torch.Generator().manual_seed(seed)
-    targets = [torch.randn(*s, generator=g, dtype=torch.float64) for s in SHAPES]
-    noise = [[torch.randn(*s, generator=g, dtype=torch.float64) for s in SHAPES] for _ in range(steps + 1)]
-    return lambda thetas, t: [scale * (0.5 * (th - tg) + n) for th, tg, n in zip(thetas, targets, noise[t])]
+class Problem:
+    """Gradients g_t = scale·(coupling·(θ − target) + noise_t): with coupling > 0 they depend on θ, so a
+    wrong step changes every later gradient. The same data drive the oracle and the student's AdamW."""
+
+    def __init__(self, seed: int, steps: int, scale: float, coupling: float = 0.5):
+        g = torch.Generator().manual_seed(seed)
+        self.targets = [torch.randn(*s, generator=g, dtype=torch.float64) for s in SHAPES]
+        self.noises = [[torch.randn(*s, generator=g, dtype=torch.float64) for s in SHAPES] for _ in range(steps + 1)]
+        self.scale, self.coupling, self.steps = scale, coupling, steps
+
+    def grad_fn(self, thetas: list[torch.Tensor], t: int) -> list[torch.Tensor]:
+        return [self.scale * (self.coupling * (th - tg) + n) for th, tg, n in zip(thetas, self.targets, self.noises[t])]
+
+    def student(self, params0, hp: dict, groups=None, frozen=()) -> list[torch.Tensor]:
+        return scenarios.adamw_steps(params0, self.targets, self.noises, self.scale, self.coupling, hp, groups, frozen)
 
 
-def _run_student(
-    params0: list[torch.Tensor], grad_fn: GradFn, steps: int, start: int = 1, optimizer=None, params=None, **hp
-):
-    """Run the student's AdamW for `steps` steps from step `start`; returns (params, optimizer)."""
-    if params is None:
-        params = [torch.nn.Parameter(p.double().clone()) for p in params0]
-    if optimizer is None:
-        optimizer = get_adamw_cls()(params, **hp)
-    for t in range(start, start + steps):
-        for p, g in zip(params, grad_fn([p.detach().clone() for p in params], t)):
-            p.grad = g.clone()
-        optimizer.step()
-    return params, optimizer
+def _worst(actual, expected) -> float:
+    return max(float((a.double() - e).abs().max()) for a, e in zip(actual, expected))
 
 
 def _diagnose(actual: list[torch.Tensor], params0, grad_fn, steps, hp, atol: float) -> str:
     for variant, description in MISTAKES.items():
         wrong = handout_adamw_float64(params0, grad_fn, steps, variant=variant, **hp)
-        if all(torch.allclose(a.detach().double(), w, rtol=0, atol=atol) for a, w in zip(actual, wrong)):
+        if _worst(actual, wrong) <= atol:
             return f" Your result matches a known mistake: {description}."
     return ""
 
 
-def _assert_matches_handout(actual, params0, grad_fn, steps, hp, atol, what="") -> None:
-    expected = handout_adamw_float64(params0, grad_fn, steps, **hp)
-    worst = max(float((a.detach().double() - e).abs().max()) for a, e in zip(actual, expected))
-    if worst > atol:
+def _assert_matches_an_order(actual, params0, grad_fn, steps, hp, atol, what="") -> None:
+    worst = {order: _worst(actual, handout_adamw_float64(params0, grad_fn, steps, variant=order, **hp)) for order in ORDERS}
+    if min(worst.values()) > atol:
         hint = _diagnose(actual, params0, grad_fn, steps, hp, atol)
         pytest.fail(
-            f"AdamW{what} with {hp} differs from the handout's algorithm (float64 recomputation) after "
-            f"{steps} steps: max |difference| = {worst:.3e} > {atol:.0e}.{hint}"
+            f"AdamW{what} with {hp} differs from the handout's algorithm (float64 recomputation) after {steps} "
+            f"steps: max |difference| = {worst['handout']:.3e} from the handout's order and "
+            f"{worst['decay_first']:.3e} from torch's order (decay first), both > {atol:.0e}.{hint}"
         )
 
 
@@ -140,9 +143,9 @@ HANDOUT_ATOL = 1e-10
 def test_adamw_matches_float64_handout_algorithm(regime):
     hp, steps, grad_scale = REGIMES[regime]
     params0 = _initial_params(seed=0)
-    grad_fn = _quadratic_grads(seed=1, steps=steps, scale=grad_scale)
-    params, _ = _run_student(params0, grad_fn, steps, **hp)
-    _assert_matches_handout(params, params0, grad_fn, steps, hp, HANDOUT_ATOL)
+    problem = Problem(seed=1, steps=steps, scale=grad_scale)
+    params = problem.student(params0, hp)
+    _assert_matches_an_order(params, params0, problem.grad_fn, steps, hp, HANDOUT_ATOL)
 
 
 def test_adamw_matches_torch_adamw_within_documented_bound():
@@ -156,11 +159,12 @@ def test_adamw_matches_torch_adamw_within_documented_bound():
     steps, g_min = 500, 0.5
     gen = torch.Generator().manual_seed(2)
     signs = [[torch.randint(0, 2, s, generator=gen) * 2 - 1 for s in SHAPES] for _ in range(steps + 1)]
-    grads = [[sg * (g_min + torch.rand(sg.shape, generator=gen)) for sg in step] for step in signs]
-    grad_fn: GradFn = lambda thetas, t: [g.double() for g in grads[t]]  # noqa: E731
+    grads = [[(sg * (g_min + torch.rand(sg.shape, generator=gen))).double() for sg in step] for step in signs]
+    grad_fn: GradFn = lambda thetas, t: grads[t]  # noqa: E731
     params0 = _initial_params(seed=3)
 
-    ours, _ = _run_student(params0, grad_fn, steps, **hp)
+    zeros = [torch.zeros(s, dtype=torch.float64) for s in SHAPES]
+    ours = scenarios.adamw_steps(params0, zeros, grads, 1.0, 0.0, hp)
     reference = [torch.nn.Parameter(p.clone()) for p in params0]
     torch_opt = torch.optim.AdamW(reference, **hp)
     for t in range(1, steps + 1):
@@ -177,7 +181,7 @@ def test_adamw_matches_torch_adamw_within_documented_bound():
         bound += alpha_t * r_t * (lr * decay + eps * (1 - corr2) / (g_min * corr2))
     # float64 rounding of 500 steps (< 1e-12) is added to the mathematical bound
     bound += 1e-12
-    worst = max(float((a.detach().double() - b.detach()).abs().max()) for a, b in zip(ours, reference))
+    worst = _worst(ours, [b.detach() for b in reference])
     if worst > bound:
         hint = _diagnose(ours, params0, grad_fn, steps, hp, atol=HANDOUT_ATOL)
         pytest.fail(
@@ -188,27 +192,13 @@ def test_adamw_matches_torch_adamw_within_documented_bound():
 
 def test_adamw_state_dict_round_trip_mid_training_continues_identically():
     hp = REGIMES["large_eps_and_decay"][0]
-    params0 = _initial_params(seed=4)
     first, total = 15, 30
-    grad_fn = _quadratic_grads(seed=5, steps=total, scale=1e-3)
-
-    params, optimizer = _run_student(params0, grad_fn, first, **hp)
-    buffer = io.BytesIO()
-    torch.save(optimizer.state_dict(), buffer)
-    buffer.seek(0)
-    try:
-        saved = torch.load(buffer, weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any failure here has the same cause for a student
-        pytest.fail(f"AdamW.state_dict() cannot be reloaded with torch.load(weights_only=True): {e}")
-
-    # a fresh optimizer over fresh parameters with the same values, as after restarting a training run
-    resumed = [torch.nn.Parameter(p.detach().clone()) for p in params]
-    optimizer2 = get_adamw_cls()(resumed, **hp)
-    optimizer2.load_state_dict(saved)
-    _run_student(params0, grad_fn, total - first, start=first + 1, optimizer=optimizer2, params=resumed)
-
-    uninterrupted, _ = _run_student(params0, grad_fn, total, **hp)
-    worst = max(float((a.detach() - e.detach()).abs().max()) for a, e in zip(resumed, uninterrupted))
+    problem = Problem(seed=5, steps=total, scale=1e-3)
+    result = scenarios.adamw_resume(_initial_params(seed=4), problem.targets, problem.noises, problem.scale,
+                                    problem.coupling, hp, save_after=first)  # fmt: skip
+    if result["reload_error"] is not None:
+        pytest.fail(f"AdamW.state_dict() cannot be reloaded with torch.load(weights_only=True): {result['reload_error']}")
+    worst = _worst(result["resumed"], result["uninterrupted"])
     # the same operations on the same values give the same bits: 1e-12 only allows an equivalent
     # reordering after the reload, while a lost m, v or step count changes the parameters by > 1e-4
     assert worst <= 1e-12, (
@@ -219,29 +209,37 @@ def test_adamw_state_dict_round_trip_mid_training_continues_identically():
 
 
 def test_adamw_param_groups_use_their_own_lr_and_weight_decay():
-    params0 = _initial_params(seed=6)
+    params0 = [*_initial_params(seed=6), torch.ones(3, dtype=torch.float64)]  # the third never gets a gradient
     steps = 40
-    grad_fn = _quadratic_grads(seed=7, steps=steps, scale=1.0)
+    problem = Problem(seed=7, steps=steps, scale=1.0)
     defaults = {"lr": 1e-2, "betas": (0.9, 0.99), "eps": 1e-8, "weight_decay": 0.1}
     override = {"lr": 3e-2, "weight_decay": 0.0}
-    params = [torch.nn.Parameter(p.clone()) for p in params0]
-    frozen = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))  # never gets a gradient
-    optimizer = get_adamw_cls()([{"params": [params[0], frozen]}, {"params": [params[1]], **override}], **defaults)
-    _run_student(params0, grad_fn, steps, optimizer=optimizer, params=params)
+    groups = [{"params": [0, 2]}, {"params": [1], **override}]
+    actual = problem.student(params0, defaults, groups=groups, frozen=(2,))
 
-    expected_all_default = handout_adamw_float64(params0, grad_fn, steps, **defaults)
-    expected_all_override = handout_adamw_float64(params0, grad_fn, steps, **{**defaults, **override})
-    # the gradient of each parameter depends only on itself, so each group can be checked on its own
-    for actual, expected, group in (
-        (params[0], expected_all_default[0], "group 0 (the defaults)"),
-        (params[1], expected_all_override[1], f"group 1 (overrides {override})"),
-    ):
-        worst = float((actual.detach() - expected).abs().max())
-        assert worst <= HANDOUT_ATOL, (
-            f"AdamW {group} differs from the handout's algorithm by {worst:.3e}: read lr, betas, eps and "
-            f"weight_decay from each param group (group['lr']), not from the constructor's arguments "
-            f"(if test_adamw_matches_float64_handout_algorithm fails too, fix that first)"
+    # the gradient of each parameter depends only on itself, so each group can be checked on its own;
+    # group 0 alone tells whether the algorithm itself is right, in which order it decays
+    oracle = {
+        (order, which): handout_adamw_float64(params0[:2], problem.grad_fn, steps, variant=order, **{**defaults, **hp})
+        for order in ORDERS
+        for which, hp in (("defaults", {}), ("override", override))
+    }
+    group0 = {order: float((actual[0] - oracle[order, "defaults"][0]).abs().max()) for order in ORDERS}
+    order = min(group0, key=group0.get)
+    if group0[order] > HANDOUT_ATOL:
+        pytest.fail(
+            f"AdamW group 0 (the constructor's defaults {defaults}) differs from the algorithm by {group0[order]:.3e} "
+            f"(in {ORDERS[order]}): the update itself is wrong, not the param groups; "
+            f"test_adamw_matches_float64_handout_algorithm says more"
         )
-    assert torch.equal(frozen.detach(), torch.ones(3, dtype=torch.float64)), (
+    worst = float((actual[1] - oracle[order, "override"][1]).abs().max())
+    if worst > HANDOUT_ATOL:
+        uses_defaults = float((actual[1] - oracle[order, "defaults"][1]).abs().max()) <= HANDOUT_ATOL
+        pytest.fail(
+            f"AdamW group 1 (overrides {override}) differs from the algorithm by {worst:.3e} while group 0 is right"
+            + (": it was updated with the constructor's defaults. Read lr, betas, eps and weight_decay from each "
+               "param group (group['lr']), not from the constructor's arguments" if uses_defaults else "")
+        )  # fmt: skip
+    assert torch.equal(actual[2], torch.ones(3, dtype=torch.float64)), (
         "a parameter whose .grad is None must be left unchanged (skip it: no update and no weight decay)"
     )

@@ -1,8 +1,8 @@
-"""Learned absolute position embedding against float64 table lookups."""
+"""Learned absolute position embedding (extra) against float64 table lookups."""
 
 import pytest
-import torch
 
+from tests import scenarios
 from tests.adapters import run_learned_pe
 from tests.fixture_io import load_tensors
 from tests.numerics import assert_close
@@ -32,17 +32,14 @@ def test_learned_pe_with_token_positions_matches_oracle():
 
 
 def test_learned_pe_weight_is_a_trained_table():
-    from cs336_basics.nn.positional import LearnedPositionalEmbedding
-
-    pe = LearnedPositionalEmbedding(20, 8)
-    shapes = {k: tuple(v.shape) for k, v in pe.state_dict().items()}
-    assert shapes == {"weight": (20, 8)}, f"learned PE holds one parameter weight (max_seq_len, d_model); got {shapes}"
-    pe(torch.zeros(3, 5, 8)).sum().backward()
-    used = pe.weight.grad.abs().sum(dim=-1) > 0
-    assert used[:5].all() and not used[5:].any(), "only the rows of positions 0..seq-1 should receive gradient"
-
-
-def test_learned_pe_rejects_sequences_longer_than_max_seq_len():
     f = load_tensors("learned_pe")
-    with pytest.raises(ValueError):
-        run_learned_pe(20, 8, f["weight"], torch.zeros(1, 21, 8))
+    kwargs = {"max_seq_len": 20, "d_model": 8}
+    shapes = {k: tuple(v.shape) for k, v in scenarios.module_state("learned_pe", kwargs).items()}
+    assert shapes == {"weight": (20, 8)}, f"learned PE holds one parameter weight (max_seq_len, d_model); got {shapes}"
+    result = scenarios.module_gradients("learned_pe", kwargs, [f["in_features"]], state={"weight": f["weight"]})
+    assert_close(result["output"], f["expected"], atol=ATOL, rtol=RTOL, hint="make_module('learned_pe') must add weight[0..seq-1]")
+    grad = result["grads"].get("weight")
+    assert grad is not None, "the learned table must be an nn.Parameter named 'weight' that receives a gradient"
+    used = grad.abs().sum(dim=-1) > 0
+    seq = f["in_features"].shape[-2]
+    assert used[:seq].all() and not used[seq:].any(), f"only the rows of positions 0..{seq - 1} should receive gradient"

@@ -1,5 +1,7 @@
 """Causal multi-head self-attention against a float64 reference from F.linear and
-F.scaled_dot_product_attention(is_causal=True), with RoPE and with wide heads; causality itself."""
+F.scaled_dot_product_attention(is_causal=True), with RoPE at given (batch, seq) positions; causality itself.
+
+(Wide heads and RoPE with token_positions=None: the extra tests/test_attention_extras.py.)"""
 
 import pytest
 import torch
@@ -41,21 +43,6 @@ def test_mha_with_rope_and_token_positions_matches_float64_reference():
     )
 
 
-def test_mha_with_rope_default_positions_matches_float64_reference():
-    f = load_tensors("multihead_self_attention")
-    actual = run_multihead_self_attention_with_rope(16, 4, int(f["max_seq_len"]), float(f["theta"]), *_weights(f), f["in_features"])
-    assert_close(actual, f["expected_rope_arange"], atol=ATOL, rtol=RTOL)
-
-
-def test_mha_with_wide_heads_matches_float64_reference():
-    # head_dim = d_model: every one of the 4 heads projects to the full width 16 (projections 64 x 16).
-    f = load_tensors("multihead_self_attention")
-    assert_close(
-        run_multihead_self_attention(16, 4, *_weights(f, "wide_"), f["in_features"]), f["expected_wide"], atol=ATOL, rtol=RTOL,
-        hint="wide heads (head_dim = d_model = q_proj rows / num_heads) are wrong",
-    )
-
-
 def test_mha_accepts_unbatched_input():
     f = load_tensors("multihead_self_attention")
     actual = run_multihead_self_attention(16, 4, *_weights(f), f["in_features"][1])
@@ -78,9 +65,3 @@ def test_mha_is_causal_changing_a_future_token_leaves_earlier_outputs_unchanged(
     assert not torch.allclose(after[:, 3], before[:, 3], atol=1e-4), (
         "the output at position 3 ignored its own input: a query must attend to its own key (mask diagonal included)"
     )
-
-
-def test_mha_rejects_input_of_wrong_width():
-    f = load_tensors("multihead_self_attention")
-    with pytest.raises(ValueError):
-        run_multihead_self_attention(16, 4, *_weights(f), torch.zeros(2, 6, 15))

@@ -1,5 +1,6 @@
-"""SiLU and the feed-forward networks (SwiGLU and the plain SiLU one of the ablation) against torch's
-F.silu / F.linear in float64."""
+"""SiLU and the SwiGLU feed-forward network against torch's F.silu / F.linear in float64.
+
+(SwiGLU's parameter names: tests/test_module_init.py; the SiLU network of the ablation: tests/test_lm_ablations.py.)"""
 
 import pytest
 
@@ -33,25 +34,3 @@ def test_swiglu_matches_float64_oracle():
         actual, f["swiglu_expected"], atol=FFN_TOL, rtol=FFN_TOL,
         hint="SwiGLU must be W2 (silu(W1 x) * W3 x): the SiLU gates W1 x, not W3 x",
     )
-
-
-def test_silu_feed_forward_matches_float64_oracle():
-    from cs336_basics.nn.layers import SiLUFeedForward
-
-    f = load_tensors("positionwise_feedforward")
-    ffn = SiLUFeedForward(16, 48)
-    ffn.load_state_dict({"w1.weight": f["w1"], "w2.weight": f["w2"]})
-    assert_close(
-        ffn(f["in_features"]), f["silu_ffn_expected"], atol=FFN_TOL, rtol=FFN_TOL,
-        hint="the SiLU feed-forward network must be W2 silu(W1 x)",
-    )
-
-
-def test_feed_forward_parameter_names_and_shapes():
-    from cs336_basics.nn.layers import SiLUFeedForward, SwiGLU
-
-    shapes = {k: tuple(v.shape) for k, v in SwiGLU(16, 48).state_dict().items()}
-    expected = {"w1.weight": (48, 16), "w2.weight": (16, 48), "w3.weight": (48, 16)}
-    assert shapes == expected, f"SwiGLU parameters should be {expected}, got {shapes}"
-    shapes = {k: tuple(v.shape) for k, v in SiLUFeedForward(16, 64).state_dict().items()}
-    assert shapes == {"w1.weight": (64, 16), "w2.weight": (16, 64)}, f"SiLUFeedForward parameters: {shapes}"

@@ -1,5 +1,7 @@
 """RMSNorm: values against torch's F.rms_norm in float64, eps inside the square root, float32 statistics
-for low-precision inputs, gain initialisation."""
+for low-precision inputs.
+
+(Gain initialisation: tests/test_module_init.py; bad input: tests/test_input_validation.py.)"""
 
 import pytest
 import torch
@@ -60,17 +62,3 @@ def test_rmsnorm_bfloat16_input_is_normalised_in_float32():
         actual.float(), f["expected_bf16"], atol=1e-6, rtol=2**-8,
         hint="RMSNorm on bfloat16 inputs is imprecise: upcast to float32, normalise, then cast back",
     )
-
-
-def test_rmsnorm_gain_is_initialised_to_one():
-    from cs336_basics.nn.layers import RMSNorm
-
-    norm = RMSNorm(8)
-    assert list(norm.state_dict()) == ["weight"], f"RMSNorm holds one parameter 'weight'; got {list(norm.state_dict())}"
-    assert torch.equal(norm.weight.detach(), torch.ones(8)), f"RMSNorm gain must start at 1, got {norm.weight.detach()}"
-
-
-def test_rmsnorm_rejects_wrong_width():
-    f = load_tensors("rmsnorm")
-    with pytest.raises(ValueError, match="16"):
-        run_rmsnorm(16, 1e-5, f["weight"], torch.ones(2, 15))

@@ -1,4 +1,6 @@
-"""RoPE against the complex-multiplication form (float64), with non-arange, batched and 4-D positions."""
+"""RoPE against the complex-multiplication form (float64), with non-arange, batched and 4-D positions.
+
+(No saved state: tests/test_module_init.py; bad input: tests/test_input_validation.py.)"""
 
 import pytest
 import torch
@@ -42,26 +44,3 @@ def test_rope_on_4d_inputs_broadcasts_positions_over_heads():
         actual, f["expected_4d"], atol=ATOL, rtol=RTOL,
         hint="RoPE on (batch, heads, seq, d_k) inputs is wrong: support any leading dims",
     )
-
-
-def test_rope_rejects_positions_beyond_max_seq_len():
-    f = load_tensors("rope")
-    with pytest.raises(ValueError):
-        _rope(f, f["in_features"], f["token_positions"] + int(f["max_seq_len"]))
-
-
-def test_rope_rejects_odd_d_k():
-    from cs336_basics.nn.positional import RotaryPositionalEmbedding
-
-    with pytest.raises(ValueError):
-        RotaryPositionalEmbedding(10000.0, 7, 16)
-
-
-def test_rope_tables_are_not_saved_in_the_state_dict():
-    from cs336_basics.nn.positional import RotaryPositionalEmbedding
-
-    rope = RotaryPositionalEmbedding(10000.0, 8, 16)
-    assert len(rope.state_dict()) == 0, (
-        f"RoPE has no trainable state: register cos/sin with persistent=False; state dict has {list(rope.state_dict())}"
-    )
-    assert len(list(rope.parameters())) == 0, "RoPE must not have parameters"

@@ -1,8 +1,8 @@
-"""Sinusoidal position encoding against a per-position loop in float64 (Vaswani et al. 2017, §3.5)."""
+"""Sinusoidal position encoding (extra) against a per-position loop in float64 (Vaswani et al. 2017, §3.5)."""
 
 import pytest
-import torch
 
+from tests import scenarios
 from tests.adapters import run_sinusoidal_pe
 from tests.fixture_io import load_tensors
 from tests.numerics import assert_close
@@ -35,12 +35,12 @@ def test_sinusoidal_pe_with_token_positions_matches_oracle(d_model):
 
 
 def test_sinusoidal_pe_has_no_parameters_or_saved_state():
-    from cs336_basics.nn.positional import SinusoidalPositionalEncoding
-
-    pe = SinusoidalPositionalEncoding(8, 16)
-    assert len(list(pe.parameters())) == 0 and len(pe.state_dict()) == 0, "the sinusoidal table is fixed: no parameters, non-persistent buffer"
-
-
-def test_sinusoidal_pe_rejects_sequences_longer_than_max_seq_len():
-    with pytest.raises(ValueError):
-        run_sinusoidal_pe(8, 4, torch.zeros(1, 5, 8))
+    # a fresh module from make_module; it must also add the encoding, so an empty nn.Module fails
+    f = load_tensors("sinusoidal_pe")
+    kwargs = {"d_model": 16, "max_seq_len": int(f["max_seq_len"])}
+    assert scenarios.module_parameter_count("sinusoidal_pe", kwargs) == 0, "the sinusoidal table is fixed: no parameters"
+    assert scenarios.module_state("sinusoidal_pe", kwargs) == {}, (
+        "the sinusoidal table must not be saved in the state dict (register_buffer(..., persistent=False))"
+    )
+    actual = scenarios.module_forward("sinusoidal_pe", kwargs, {}, [f["in_features_d16"]])
+    assert_close(actual, f["expected_d16"], atol=ATOL, rtol=RTOL, hint="make_module('sinusoidal_pe') must add the encoding")

@@ -1,4 +1,6 @@
-"""The pre-norm Transformer block (RoPE, SwiGLU) against a float64 reference built from torch built-ins."""
+"""The pre-norm Transformer block (RoPE, SwiGLU) against a float64 reference built from torch built-ins.
+
+(Its state-dict keys: tests/test_module_init.py.)"""
 
 import pytest
 
@@ -34,17 +36,3 @@ def test_transformer_block_on_shorter_sequence_matches_reference_prefix():
     f, weights, args = _load()
     actual = run_transformer_block(*args, weights, f["in_features"][:, :5])
     assert_close(actual, f["expected"][:, :5], atol=ATOL, rtol=RTOL)
-
-
-def test_transformer_block_state_dict_keys():
-    from cs336_basics.nn.positional import RotaryPositionalEmbedding
-    from cs336_basics.nn.transformer import TransformerBlock
-
-    block = TransformerBlock(16, 4, 40, rope=RotaryPositionalEmbedding(10000.0, 4, 16))
-    _, weights, _ = _load()
-    expected = {k: tuple(v.shape) for k, v in weights.items()}
-    actual = {k: tuple(v.shape) for k, v in block.state_dict().items()}
-    assert actual == expected, (
-        f"block state dict differs: missing {sorted(set(expected) - set(actual))}, "
-        f"unexpected {sorted(set(actual) - set(expected))}, shapes {actual}"
-    )
