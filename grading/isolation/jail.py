@@ -45,6 +45,8 @@ CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+# Always covered: home folders (the grader's credentials and caches), runtime sockets, mount points.
+ALWAYS_HIDDEN = ("/root", "/home", "/run", "/mnt", "/media", "/srv")
 WORKER_ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
     "HOME": "/tmp",
@@ -161,7 +163,7 @@ class Jail:
                 fds.append((os.open(source, os.O_PATH), target, writable, source.is_dir()))
         size = f"size={self.disk_bytes}"
         hidden: list[Path] = []
-        for path in sorted({Path(p).resolve() for p in self.hide}, key=lambda p: len(p.parts)):
+        for path in sorted({Path(p).resolve() for p in [*ALWAYS_HIDDEN, *self.hide]}, key=lambda p: len(p.parts)):
             if any(path.is_relative_to(h) for h in hidden) or not path.is_dir():
                 continue
             mount("tmpfs", str(path), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")

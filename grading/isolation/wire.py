@@ -2,17 +2,17 @@
 
 A message is one frame on a stream socket:
 
-    8-byte big-endian length of the JSON header | JSON header (UTF-8) | per blob: 8-byte length | bytes
+    8-byte blob count | 8-byte length of the JSON header | JSON header (UTF-8) | per blob: 8-byte length | bytes
 
-The header is JSON; everything JSON cannot hold is a tagged object {"$": tag, ...}:
+(the whole frame is preceded by its own 8-byte length, so it is read in one go). The header is JSON; everything JSON cannot hold is a tagged object {"$": tag, ...}:
 tensors and arrays are `.npy` blobs read back with `numpy.load(allow_pickle=False)` (bfloat16 travels as
-float32 and is cast back), bytes are raw blobs, tuples/sets/dicts with non-string keys are tagged lists,
+float32 and is cast back), bytes are Latin-1 text (short) or raw blobs, tuples/sets/dicts with non-string keys are tagged lists,
 paths, dtypes and devices are strings, and an object that is not plain data stays in the worker as a
 numbered handle. Nothing received is ever unpickled or executed, so whatever the sender does, the
 receiver only gets values.
 
 Example: encode((torch.zeros(2), {1: b"a"})) -> header {"$": "tuple", "v": [{"$": "tensor", "i": 0,
-"dtype": "float32"}, {"$": "dict", "k": [1], "v": [{"$": "bytes", "i": 1}]}]} and two blobs.
+"dtype": "float32"}, {"$": "dict", "k": [1], "v": [{"$": "b", "v": "a"}]}]} and one blob.
 """
 
 from __future__ import annotations
@@ -43,18 +43,37 @@ class Handle:
         self.id, self.type_name = id, type_name
 
 
+SMALL_BYTES = 512  # bytes up to this size travel inside the header (as Latin-1 text), larger ones as blobs
+_PLAIN = (type(None), bool, int, float, str)
+
+
 def encode(value, blobs: list[bytes], handle_of: Callable[[object], Handle] | None = None, depth: int = 0):
     """`value` as JSON-able data, appending its binary parts to `blobs`.
 
     `handle_of(obj)` turns a non-plain object into a Handle (worker side); without it such an object
     raises WireError (trusted side: a test may pass only plain data to a hook).
     """
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
     if depth > MAX_DEPTH:
         raise WireError(f"data nested deeper than {MAX_DEPTH} levels")
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, (int, float)) and type(value) in (int, float):
-        return value
+    if kind is bytes and len(value) <= SMALL_BYTES:
+        return {"$": "b", "v": value.decode("latin-1")}
+    if kind is list:
+        return [encode(v, blobs, handle_of, depth + 1) for v in value]
+    if kind is tuple:
+        return {"$": "tuple", "v": [encode(v, blobs, handle_of, depth + 1) for v in value]}
+    if kind is dict:
+        return {
+            "$": "dict",
+            "k": [encode(k, blobs, handle_of, depth + 1) for k in value],
+            "v": [encode(v, blobs, handle_of, depth + 1) for v in value.values()],
+        }
+    return _encode_other(value, blobs, handle_of, depth)
+
+
+def _encode_other(value, blobs, handle_of, depth):
     if isinstance(value, torch.Tensor):
         t = value.detach().cpu().resolve_conj().resolve_neg()
         dtype = str(t.dtype).removeprefix("torch.")
@@ -79,8 +98,12 @@ def encode(value, blobs: list[bytes], handle_of: Callable[[object], Handle] | No
         return {"$": "torch.dtype", "v": str(value).removeprefix("torch.")}
     if isinstance(value, torch.device):
         return {"$": "torch.device", "v": str(value)}
-    if isinstance(value, (int, float)):  # a subclass (IntEnum, numpy-like): its plain value
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, (int, float)):  # a subclass (IntEnum, ...): its plain value
         return int(value) if isinstance(value, int) else float(value)
+    if isinstance(value, str):
+        return str(value)
     if isinstance(value, list):
         return [encode(v, blobs, handle_of, depth + 1) for v in value]
     if isinstance(value, (tuple, torch.Size)):
@@ -88,12 +111,7 @@ def encode(value, blobs: list[bytes], handle_of: Callable[[object], Handle] | No
     if isinstance(value, (set, frozenset)):
         return {"$": "set", "v": [encode(v, blobs, handle_of, depth + 1) for v in value]}
     if isinstance(value, dict):
-        keys = list(value)
-        return {
-            "$": "dict",
-            "k": [encode(k, blobs, handle_of, depth + 1) for k in keys],
-            "v": [encode(value[k], blobs, handle_of, depth + 1) for k in keys],
-        }
+        return encode(dict(value), blobs, handle_of, depth)
     if isinstance(value, Handle):
         return {"$": "handle", "id": value.id, "type": value.type_name}
     if handle_of is not None:
@@ -103,46 +121,57 @@ def encode(value, blobs: list[bytes], handle_of: Callable[[object], Handle] | No
 
 def decode(data, blobs: list[bytes], depth: int = 0):
     """Inverse of `encode`: handles come back as Handle objects (the caller wraps them)."""
+    kind = type(data)
+    if kind in _PLAIN:
+        return data
     if depth > MAX_DEPTH:
         raise WireError(f"data nested deeper than {MAX_DEPTH} levels")
-    if data is None or isinstance(data, (bool, int, float, str)):
-        return data
-    if isinstance(data, list):
+    if kind is list:
         return [decode(v, blobs, depth + 1) for v in data]
-    if not isinstance(data, dict):
-        raise WireError(f"unexpected JSON value of type {type(data).__name__}")
+    if kind is not dict:
+        raise WireError(f"unexpected JSON value of type {kind.__name__}")
     tag = data.get("$")
-    if tag == "tensor":
-        array = _load(blobs[data["i"]])
-        tensor = torch.from_numpy(array)
-        dtype = getattr(torch, data["dtype"], None)
-        if not isinstance(dtype, torch.dtype):
-            raise WireError(f"unknown tensor dtype {data['dtype']!r}")
-        return tensor.to(dtype) if tensor.dtype != dtype else tensor
-    if tag == "ndarray":
-        return _load(blobs[data["i"]])
-    if tag == "npscalar":
-        return _load(blobs[data["i"]])[()]
-    if tag == "bytes":
-        return bytes(blobs[data["i"]])
-    if tag == "path":
-        return pathlib.Path(str(data["v"]))
-    if tag == "torch.dtype":
-        dtype = getattr(torch, str(data["v"]), None)
-        if not isinstance(dtype, torch.dtype):
-            raise WireError(f"unknown dtype {data['v']!r}")
-        return dtype
-    if tag == "torch.device":
-        return torch.device(str(data["v"]))
+    if tag == "b":
+        return str(data["v"]).encode("latin-1")
     if tag == "tuple":
-        return tuple(decode(v, blobs, depth + 1) for v in data["v"])
-    if tag == "set":
-        return {decode(v, blobs, depth + 1) for v in data["v"]}
+        return tuple([decode(v, blobs, depth + 1) for v in data["v"]])
     if tag == "dict":
-        return {decode(k, blobs, depth + 1): decode(v, blobs, depth + 1) for k, v in zip(data["k"], data["v"], strict=True)}
-    if tag == "handle":
-        return Handle(int(data["id"]), str(data["type"]))
-    raise WireError(f"unknown tag {tag!r}")
+        keys, values = data["k"], data["v"]
+        if len(keys) != len(values):
+            raise WireError("a dict whose keys and values differ in number")
+        return {decode(k, blobs, depth + 1): decode(v, blobs, depth + 1) for k, v in zip(keys, values)}
+    decoder = _DECODERS.get(tag)
+    if decoder is None:
+        raise WireError(f"unknown tag {tag!r}")
+    return decoder(data, blobs, depth)
+
+
+def _tensor(data, blobs, depth):
+    tensor = torch.from_numpy(_load(blobs[data["i"]]))
+    dtype = getattr(torch, str(data["dtype"]), None)
+    if not isinstance(dtype, torch.dtype):
+        raise WireError(f"unknown tensor dtype {data['dtype']!r}")
+    return tensor.to(dtype) if tensor.dtype != dtype else tensor
+
+
+def _dtype(data, blobs, depth):
+    dtype = getattr(torch, str(data["v"]), None)
+    if not isinstance(dtype, torch.dtype):
+        raise WireError(f"unknown dtype {data['v']!r}")
+    return dtype
+
+
+_DECODERS = {
+    "tensor": _tensor,
+    "ndarray": lambda data, blobs, depth: _load(blobs[data["i"]]),
+    "npscalar": lambda data, blobs, depth: _load(blobs[data["i"]])[()],
+    "bytes": lambda data, blobs, depth: bytes(blobs[data["i"]]),
+    "path": lambda data, blobs, depth: pathlib.Path(str(data["v"])),
+    "torch.dtype": _dtype,
+    "torch.device": lambda data, blobs, depth: torch.device(str(data["v"])),
+    "set": lambda data, blobs, depth: {decode(v, blobs, depth + 1) for v in data["v"]},
+    "handle": lambda data, blobs, depth: Handle(int(data["id"]), str(data["type"])),
+}
 
 
 def _npy(array: np.ndarray) -> bytes:
@@ -160,31 +189,34 @@ def _load(blob: bytes) -> np.ndarray:
 
 def send(sock: socket.socket, header: dict, blobs: list[bytes]) -> None:
     head = json.dumps(header).encode("utf-8")
-    parts = [_LEN.pack(len(head)), head]
+    parts = [_LEN.pack(len(blobs)), _LEN.pack(len(head)), head]
     for blob in blobs:
         parts += [_LEN.pack(len(blob)), blob]
-    header_total = sum(len(p) for p in parts)
-    if header_total > MAX_FRAME:
-        raise WireError(f"a message of {header_total} bytes exceeds the limit of {MAX_FRAME}")
-    sock.sendall(_LEN.pack(len(blobs)) + b"".join(parts))
+    frame = b"".join(parts)
+    if len(frame) > MAX_FRAME:
+        raise WireError(f"a message of {len(frame)} bytes exceeds the limit of {MAX_FRAME}")
+    sock.sendall(_LEN.pack(len(frame)) + frame)
 
 
 def recv(sock: socket.socket) -> tuple[dict, list[bytes]]:
     """One message; EOFError when the other side closed the socket."""
-    (count,) = _LEN.unpack(_exact(sock, 8))
     (size,) = _LEN.unpack(_exact(sock, 8))
-    if size > MAX_FRAME or count > 1_000_000:
-        raise WireError(f"a message header of {size} bytes and {count} blobs exceeds the limits")
-    header = json.loads(_exact(sock, size).decode("utf-8"))
-    blobs, total = [], size
-    for _ in range(count):
-        (n,) = _LEN.unpack(_exact(sock, 8))
-        total += n
-        if total > MAX_FRAME:
-            raise WireError(f"a message over {MAX_FRAME} bytes")
-        blobs.append(_exact(sock, n))
-    if not isinstance(header, dict):
-        raise WireError("a message header that is not a JSON object")
+    if size > MAX_FRAME:
+        raise WireError(f"a message of {size} bytes exceeds the limit of {MAX_FRAME}")
+    frame = memoryview(_exact(sock, size))
+    try:
+        (count,) = _LEN.unpack(frame[:8])
+        (head,) = _LEN.unpack(frame[8:16])
+        header = json.loads(bytes(frame[16 : 16 + head]).decode("utf-8"))
+        blobs, at = [], 16 + head
+        for _ in range(count):
+            (n,) = _LEN.unpack(frame[at : at + 8])
+            blobs.append(bytes(frame[at + 8 : at + 8 + n]))
+            at += 8 + n
+    except (struct.error, ValueError) as e:
+        raise WireError(f"a malformed message: {e}") from None
+    if at != size or not isinstance(header, dict):
+        raise WireError("a malformed message: its parts do not add up to its length")
     return header, blobs
 
 
@@ -192,8 +224,8 @@ def _exact(sock: socket.socket, n: int) -> bytes:
     buf = bytearray(n)
     view, got = memoryview(buf), 0
     while got < n:
-        k = sock.recv_into(view[got:], n - got)
+        k = sock.recv_into(view[got:], min(n - got, 1 << 24))
         if k == 0:
             raise EOFError("the other side closed the connection")
         got += k
-    return bytes(buf)
+    return buf
