@@ -43,6 +43,7 @@ class Handle:
         self.id, self.type_name = id, type_name
 
 
+PACKED_MIN = 64  # a vocab (dict int -> bytes) or merges (list of byte pairs) this long travels packed
 SMALL_BYTES = 512  # bytes up to this size travel inside the header (as Latin-1 text), larger ones as blobs
 _PLAIN = (type(None), bool, int, float, str)
 
@@ -61,7 +62,13 @@ def encode(value, blobs: list[bytes], handle_of: Callable[[object], Handle] | No
     if kind is bytes and len(value) <= SMALL_BYTES:
         return {"$": "b", "v": value.decode("latin-1")}
     if kind is list:
+        if len(value) > PACKED_MIN and all(type(t) is tuple and len(t) == 2 and type(t[0]) is bytes and type(t[1]) is bytes for t in value):
+            return {"$": "bytepairs", **_pack([b for pair in value for b in pair], blobs)}
         return [encode(v, blobs, handle_of, depth + 1) for v in value]
+    if kind is dict and len(value) > PACKED_MIN:
+        if all(type(k) is int and -(2**63) <= k < 2**63 for k in value) and all(type(v) is bytes for v in value.values()):
+            blobs.append(_npy(np.fromiter(value, dtype=np.int64, count=len(value))))
+            return {"$": "intbytes", "k": len(blobs) - 1, **_pack(list(value.values()), blobs)}
     if kind is tuple:
         return {"$": "tuple", "v": [encode(v, blobs, handle_of, depth + 1) for v in value]}
     if kind is dict:
@@ -146,6 +153,36 @@ def decode(data, blobs: list[bytes], depth: int = 0):
     return decoder(data, blobs, depth)
 
 
+def _pack(items: list[bytes], blobs: list[bytes]) -> dict:
+    """Many byte strings as two blobs: their concatenation and their lengths."""
+    blobs.append(b"".join(items))
+    blobs.append(_npy(np.fromiter(map(len, items), dtype=np.int64, count=len(items))))
+    return {"data": len(blobs) - 2, "lengths": len(blobs) - 1}
+
+
+def _unpack(data: dict, blobs: list[bytes]) -> list[bytes]:
+    joined, lengths = blobs[data["data"]], _load(blobs[data["lengths"]])
+    if lengths.dtype != np.int64 or lengths.ndim != 1 or (lengths < 0).any() or int(lengths.sum()) != len(joined):
+        raise WireError("packed byte strings whose lengths do not add up")
+    ends = np.cumsum(lengths).tolist()
+    return [joined[a:b] for a, b in zip([0, *ends[:-1]], ends)]
+
+
+def _intbytes(data, blobs, depth):
+    keys = _load(blobs[data["k"]])
+    values = _unpack(data, blobs)
+    if keys.dtype != np.int64 or keys.shape != (len(values),):
+        raise WireError("a packed vocabulary whose keys and values differ in number")
+    return dict(zip(keys.tolist(), values))
+
+
+def _bytepairs(data, blobs, depth):
+    items = _unpack(data, blobs)
+    if len(items) % 2:
+        raise WireError("packed byte pairs of odd length")
+    return list(zip(items[0::2], items[1::2]))
+
+
 def _tensor(data, blobs, depth):
     tensor = torch.from_numpy(_load(blobs[data["i"]]))
     dtype = getattr(torch, str(data["dtype"]), None)
@@ -171,6 +208,8 @@ _DECODERS = {
     "torch.device": lambda data, blobs, depth: torch.device(str(data["v"])),
     "set": lambda data, blobs, depth: {decode(v, blobs, depth + 1) for v in data["v"]},
     "handle": lambda data, blobs, depth: Handle(int(data["id"]), str(data["type"])),
+    "intbytes": _intbytes,
+    "bytepairs": _bytepairs,
 }
 
 
