@@ -39,7 +39,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grading.isolation import worker  # imported before any fork: the worker's view hides this file
+
 UID_BASE = 2_100_000_000
+REAP_GRACE_S = 2.0
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
@@ -212,8 +215,6 @@ def _redirect(log_fd: int) -> None:
 
 def _worker_main(jail: Jail, sock: socket.socket, log_fd: int, uid: int | None) -> None:
     """C3: become the worker and serve until the trusted side closes the socket."""
-    from grading.isolation import worker
-
     _redirect(log_fd)
     keep = sock.fileno()
     os.closerange(3, keep)
@@ -291,7 +292,7 @@ class Zygote:
 
     Protocol on a socket pair: b"S" -> the zygote forks a worker and sends back its pid (as text) and
     the trusted end of the worker's socket (SCM_RIGHTS); b"K<pid>" -> it kills that worker, sweeps its
-    uid and answers its exit status; b"Q" -> it kills every worker and exits.
+    uid and answers its exit status (b"R<pid>": the same after up to REAP_GRACE_S for it to exit by itself); b"Q" -> it kills every worker and exits.
     """
 
     def __init__(self, jail: Jail):
@@ -336,13 +337,18 @@ class Zygote:
                 workers[pid] = None
                 socket.send_fds(sock, [str(pid).encode()], [ours.fileno()])
                 ours.close()
-            elif request.startswith(b"K"):
+            elif request[:1] in (b"K", b"R"):
                 pid = int(request[1:])
-                sock.sendall(str(self._kill(pid, workers)).encode())
+                grace = REAP_GRACE_S if request[:1] == b"R" else 0.0
+                sock.sendall(str(self._kill(pid, workers, grace)).encode())
 
-    def _kill(self, pid: int, workers: dict) -> int:
+    def _kill(self, pid: int, workers: dict, grace: float = 0.0) -> int:
         if workers.get(pid) is None:
+            deadline = time.monotonic() + grace
             done, status = os.waitpid(pid, os.WNOHANG)
+            while not done and time.monotonic() < deadline:
+                time.sleep(0.005)
+                done, status = os.waitpid(pid, os.WNOHANG)
             if not done:
                 os.kill(pid, signal.SIGKILL)
                 _, status = os.waitpid(pid, 0)
@@ -361,9 +367,12 @@ class Zygote:
             raise RuntimeError("the worker zygote did not answer")
         return int(msg), socket.socket(fileno=fds[0])
 
-    def stop_worker(self, pid: int) -> int:
-        """Kill worker `pid` with everything it started; its exit code (C2's: 128+n for signal n, -9: killed)."""
-        self.sock.sendall(b"K%d" % pid)
+    def stop_worker(self, pid: int, died: bool = False) -> int:
+        """Kill worker `pid` with everything it started; its exit code (C2's: 128+n for signal n, -9: killed).
+
+        `died`: the worker closed its socket; give it REAP_GRACE_S to exit, so its own status is reported.
+        """
+        self.sock.sendall(b"%s%d" % (b"R" if died else b"K", pid))
         return int(self.sock.recv(64))
 
     def close(self) -> None:

@@ -63,6 +63,8 @@ class Connection:
         self.generation = 0
         self.started = 0
         self.import_error: RemoteError | None = None
+        self.adapter_names: set[str] = set()
+        """What the submission's tests/adapters.py defines (a hook it lacks cannot be imported, as in-process)."""
 
     def ensure(self) -> None:
         if self.sock is not None:
@@ -74,17 +76,18 @@ class Connection:
         self.generation += 1
         self.import_error = None
         try:
-            self.request({"op": "import", "module": "tests.adapters"}, [], "import tests.adapters")
+            self.adapter_names = set(self.request({"op": "import", "module": "tests.adapters"}, [], "import tests.adapters"))
         except RemoteError as e:
             self.import_error = e
+            self.adapter_names = set()
 
-    def stop(self) -> int | None:
+    def stop(self, died: bool = False) -> int | None:
         if self.sock is None:
             return None
         self.sock.close()
         self.sock = None
         pid, self.pid = self.pid, None
-        return self.zygote.stop_worker(pid)
+        return self.zygote.stop_worker(pid, died)
 
     def request(self, header: dict, blobs: list[bytes], what: str):
         self.ensure()
@@ -92,7 +95,7 @@ class Connection:
             wire.send(self.sock, header, blobs)
             reply, reply_blobs = wire.recv(self.sock)
         except (EOFError, ConnectionError) as e:
-            code = self.stop()
+            code = self.stop(died=True)
             how = describe_exit(code) if code is not None else str(e)
             raise remote_error("WorkerDied", f"the process running your code died with {how} during {what}") from None
         except wire.WireError as e:
@@ -223,7 +226,9 @@ class ProxyModule(types.ModuleType):
         self.__dict__["_names"] = names
 
     def __getattr__(self, name: str):
-        if name in self._names:
+        if self.__name__ == "tests.adapters" and name not in self._connection.adapter_names:
+            raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
+        if name in self._names or self.__name__ == "tests.adapters":
             fn = RemoteFunction(self._connection, self.__name__, name)
             self.__dict__[name] = fn
             return fn

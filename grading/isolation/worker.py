@@ -2,7 +2,7 @@
 from the worker tree and answer hook calls with plain data (grading.isolation.wire).
 
 Requests (JSON headers):
-    {"op": "import", "module": M}                                  -> {"ok": null} or {"error": ...}
+    {"op": "import", "module": M}                                  -> {"ok": [public callables]} or {"error": ...}
     {"op": "call", "module": M, "name": N, "args": [..], "kwargs": {..}}
     {"op": "method", "handle": H, "name": N, "args": [..], "kwargs": {..}}   (N "__call__": call it)
     {"op": "release", "handle": H}
@@ -65,9 +65,9 @@ class Server:
 
     def answer(self, request: dict, blobs: list[bytes]):
         op = request.get("op")
-        if op == "import":
-            importlib.import_module(self.module_name(request))
-            return None
+        if op == "import":  # answers the module's public callables (a test module may import only those)
+            module = importlib.import_module(self.module_name(request))
+            return sorted(n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n, None)))
         if op == "release":
             self.handles.pop(int(request["handle"]), None)
             return None
