@@ -50,6 +50,8 @@ MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 # Always covered: home folders (the grader's credentials and caches), runtime sockets, mount points.
 ALWAYS_HIDDEN = ("/root", "/home", "/run", "/mnt", "/media", "/srv")
+# Never covered, whatever a caller asks (a results file in / or /tmp must not hide the system).
+NEVER_HIDDEN = {Path(p) for p in ("/", "/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys", "/dev", "/var", "/tmp")}
 WORKER_ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
     "HOME": "/tmp",
@@ -127,13 +129,13 @@ class Jail:
     shared: Path
     """Read-write for the worker (pytest's basetemp)."""
     log: Path
-    """The worker's stdout and stderr."""
+    """The workers' stdout and stderr: worker n writes to <stem>.n<suffix>."""
     uid_log: Path
     """One line per worker uid (the runner sweeps them all before it reports)."""
     hide: list[Path] = field(default_factory=list)
     memory_bytes: int | None = None
     disk_bytes: int = 512 * 2**20
-    file_bytes: int = 256 * 2**20
+    file_bytes: int = 64 * 2**20
     processes: int = 256
 
     @property
@@ -167,7 +169,7 @@ class Jail:
         size = f"size={self.disk_bytes}"
         hidden: list[Path] = []
         for path in sorted({Path(p).resolve() for p in [*ALWAYS_HIDDEN, *self.hide]}, key=lambda p: len(p.parts)):
-            if any(path.is_relative_to(h) for h in hidden) or not path.is_dir():
+            if any(path.is_relative_to(h) for h in hidden) or not path.is_dir() or path in NEVER_HIDDEN:
                 continue
             mount("tmpfs", str(path), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
             hidden.append(path)
@@ -318,7 +320,6 @@ class Zygote:
         self.sock = ours
 
     def _serve(self, sock: socket.socket) -> None:
-        log_fd = os.open(self.jail.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         workers: dict[int, int | None] = {}  # C1 pid -> exit code once reaped
         while True:
             request = sock.recv(64)
@@ -327,12 +328,17 @@ class Zygote:
                     self._kill(pid, workers)
                 return
             if request == b"S":
+                # A log per worker: RLIMIT_FSIZE then caps each worker's output, and one that printed too
+                # much does not make the next one's first print fail.
+                log = self.jail.log.with_name(f"{self.jail.log.stem}.{len(workers) + 1}{self.jail.log.suffix}")
+                log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
                 ours, theirs = socket.socketpair()
                 pid = os.fork()
                 if pid == 0:
                     ours.close()
                     sock.close()
                     spawn_worker(self.jail, theirs, log_fd)
+                os.close(log_fd)
                 theirs.close()
                 workers[pid] = None
                 socket.send_fds(sock, [str(pid).encode()], [ours.fileno()])
