@@ -7,6 +7,7 @@ import io
 import json
 import os
 import pathlib
+import shutil
 import sys
 import textwrap
 
@@ -249,3 +250,32 @@ def test_isolated_failure_modes_score_and_explain_each_test(mini_isolated, probl
         else:
             assert not t.passed and text in t.message, f"{name}: expected {text!r} in {t.message!r}"
     assert score.earned == expected_score, score.output()
+
+
+# ---- the trees -------------------------------------------------------------------------------------
+
+
+def test_a_submitted_module_replaces_the_starters_module_of_the_same_name_whatever_its_form(tmp_path):
+    from grading.submission import Submission, overlay
+
+    (tmp_path / "cs336_basics" / "tokenizer").mkdir(parents=True)
+    (tmp_path / "cs336_basics" / "tokenizer" / "__init__.py").write_text("STARTER = True\n")
+    (tmp_path / "cs336_basics" / "data.py").write_text("STARTER = True\n")
+    overlay(Submission({"cs336_basics/tokenizer.py": b"MINE = 1\n", "cs336_basics/data/__init__.py": b"MINE = 2\n"}), tmp_path)
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert files == ["cs336_basics/data/__init__.py", "cs336_basics/tokenizer.py"]
+
+
+def test_the_worker_tree_holds_the_submission_and_inputs_but_no_test_oracle_or_expected_value(tmp_path):
+    from grading.grader import make_worker_tree
+    from grading.submission import Submission
+
+    pristine = tmp_path / "pristine"
+    shutil.copytree(REPO / "tests", pristine / "tests", ignore=shutil.ignore_patterns("__pycache__", "staff"))
+    shutil.copytree(REPO / "cs336_basics", pristine / "cs336_basics", ignore=shutil.ignore_patterns("__pycache__"))
+    make_worker_tree(pristine, Submission({"tests/adapters.py": b"# mine\n"}), tmp_path / "worker")
+    files = {p.relative_to(tmp_path / "worker").as_posix() for p in (tmp_path / "worker").rglob("*") if p.is_file()}
+    assert (tmp_path / "worker" / "tests" / "adapters.py").read_text() == "# mine\n"
+    assert "tests/scenarios.py" in files and any(f.startswith("tests/fixtures/bpe_corpora/") for f in files)
+    leaked = [f for f in files if f.endswith((".npz", ".npy")) or "/test_" in f or "oracles" in f or f.endswith("conftest.py")]
+    assert leaked == [], f"the worker could read {leaked}"
