@@ -15,7 +15,7 @@ WORK_DIR = Path(tempfile.gettempdir()) / "cs336-benchmarks"
 
 def shakespeare_train_file() -> Path:
     """The built-in corpus's training split (about 4.8 MB), written once under the temp directory."""
-    from cs336_basics.corpus import write_shakespeare_corpus
+    from cs336_basics.training.corpus import write_shakespeare_corpus
 
     train, _ = write_shakespeare_corpus(WORK_DIR / "shakespeare")
     return train
@@ -61,7 +61,7 @@ def setup_device(args):
     """The torch device of --device; on a CPU, also sets the thread count of --threads."""
     import torch
 
-    from cs336_basics.distributed import available_cores, resolve_device
+    from cs336_basics.training.distributed import available_cores, resolve_device
 
     device = resolve_device(args.device)
     if device.type == "cpu":

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from cs336_basics.cpu_memory import request_huge_pages
+from cs336_basics.training.system import request_huge_pages
 
 # The process settings `cs336` runs with (cpu_memory.py), set before torch allocates anything; both
 # contenders run under them. THP_MEM_ALLOC_ENABLE=0 in the environment turns huge pages off.
@@ -28,8 +28,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import add_device_options, setup_device  # noqa: E402
 
-from cs336_basics.config import MODEL_PRESETS  # noqa: E402
-from cs336_basics.generate import generate  # noqa: E402
+from cs336_basics.training.config import MODEL_PRESETS  # noqa: E402
+from cs336_basics.decoding import generate  # noqa: E402
 from cs336_basics.nn.transformer import TransformerLM  # noqa: E402
 
 

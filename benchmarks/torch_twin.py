@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cs336_basics.config import ModelConfig
+from cs336_basics.training.config import ModelConfig
 
 
 class Rope(nn.Module):

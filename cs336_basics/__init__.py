@@ -1,1 +1,5 @@
-"""Reference solution of the build-a-language-model-from-scratch assignment."""
+"""A Transformer language model built from scratch.
+
+The assignment's problems: tokenizer/, nn/, optim/, data.py, checkpoint.py, decoding.py, accounting.py.
+The training infrastructure that runs them, provided and complete: training/.
+"""

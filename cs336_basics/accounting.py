@@ -1,8 +1,8 @@
 """Resource accounting for the Transformer LM: parameters, matmul FLOPs and training memory.
 
 Pure functions of a `ModelConfig` (plus sequence length, batch size and bytes per number where they
-matter). They mirror `cs336_basics.nn.transformer.TransformerLM` piece by piece, and staff tests check
-them against the real model (`sum(p.numel())`) and against `torch.utils.flop_counter.FlopCounterMode`.
+matter). They mirror `cs336_basics.nn.transformer.TransformerLM` piece by piece, so they can be checked
+against the real model (`sum(p.numel())`) and against `torch.utils.flop_counter.FlopCounterMode`.
 
 Conventions (also stated in handout.md, "Resource accounting"):
 - A matmul of an (m x k) by a (k x n) matrix costs 2*m*n*k FLOPs (one multiply and one add per term).
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cs336_basics.config import ModelConfig
+from cs336_basics.training.config import ModelConfig
 
 
 @dataclass(frozen=True)
@@ -146,8 +146,8 @@ def activation_breakdown(config: ModelConfig, seq_len: int | None = None) -> lis
     counted separately, and neither are the integer token ids or the boolean mask. Real implementations
     keep somewhat more or less; the point is which terms grow with seq_len^2 (scores) and with V (logits).
     """
-    T = config.context_length if seq_len is None else seq_len
     # BEGIN SOLUTION
+    T = config.context_length if seq_len is None else seq_len
     d, a, f, L, V, h = config.d_model, _attn_width(config), config.d_ff, config.num_layers, config.vocab_size, config.num_heads
     items = [Item("token embedding output", T * d)]
     if config.position in ("sinusoidal", "learned"):

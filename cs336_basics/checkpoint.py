@@ -22,7 +22,7 @@ from typing import IO, Any, BinaryIO
 import numpy as np
 import torch
 
-from cs336_basics.atomic import atomic_write
+from cs336_basics.training.atomic import atomic_write
 
 FORMAT = "cs336_basics.checkpoint"
 FORMAT_VERSION = 1

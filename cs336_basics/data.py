@@ -1,17 +1,12 @@
-"""Token arrays on disk (1-D uint16/uint32 `.npy`) and random training batches drawn from them."""
+"""Random training batches drawn from a 1-D token array (e.g. a memory-mapped uint16 `.npy` file)."""
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import torch
 from jaxtyping import Int
 from torch import Tensor
-
-from cs336_basics.atomic import atomic_write
 
 
 def get_batch(
@@ -27,7 +22,7 @@ def get_batch(
     (the last one included: its target ends at the final token), with x = dataset[s : s + context_length]
     and y = dataset[s + 1 : s + context_length + 1]. Both are int64 on `device`.
 
-    `dataset` may be an `np.memmap` (e.g. from `load_tokens`): only the sampled windows are read.
+    `dataset` may be an `np.memmap` (e.g. from `cs336_basics.training.prepare.load_tokens`): only the sampled windows are read.
     `generator` (a `numpy.random.Generator` or an integer seed) makes sampling reproducible; without
     one, numpy's global RNG is used (so `np.random.seed` controls it).
 
@@ -85,47 +80,3 @@ def _resolve_device(device: str | torch.device) -> torch.device:
 
 
 # END SOLUTION
-
-
-def save_tokens(path: str | os.PathLike, ids: npt.ArrayLike) -> Path:
-    """Write token ids as a 1-D `.npy` array, atomically, and return the path.
-
-    The dtype is uint16 when every id is below 2**16 (vocabularies up to 65,536 ids: half the disk and
-    page cache of uint32), else uint32. The file is written to a temporary name in the same directory
-    and renamed, so a crash never leaves a half-written token file behind.
-
-    Example: save_tokens("train.npy", [5, 300, 65535]) writes a uint16 array of 3 tokens.
-    """
-    path = Path(path)
-    array = np.asarray(ids)
-    if array.ndim != 1:
-        raise ValueError(f"save_tokens: ids must be 1-D, got shape {array.shape}")
-    if array.size and not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"save_tokens: ids must be integers, got dtype {array.dtype}")
-    low, high = (int(array.min()), int(array.max())) if array.size else (0, 0)
-    if low < 0 or high >= 2**32:
-        raise ValueError(f"save_tokens: token ids must lie in [0, 2**32), got range [{low}, {high}]")
-    array = array.astype(np.uint16 if high < 2**16 else np.uint32, copy=False)
-    with atomic_write(path) as f:
-        np.save(f, array, allow_pickle=False)
-    return path
-
-
-def load_tokens(path: str | os.PathLike) -> np.ndarray:
-    """Open a token file written by `save_tokens` (or `encode`) as a read-only memory map.
-
-    Nothing is read until indexed, so a corpus larger than RAM is fine. Raises FileNotFoundError for a
-    missing file and ValueError for a file that is not a 1-D integer `.npy` array.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"token file {str(path)!r} does not exist (create it with `cs336 encode`)")
-    try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
-        raise ValueError(f"token file {str(path)!r} is not a readable .npy array (truncated or corrupt?): {e}") from e
-    if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(
-            f"token file {str(path)!r} must hold a 1-D integer array, got {array.ndim}-D {array.dtype}"
-        )
-    return array

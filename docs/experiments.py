@@ -7,7 +7,7 @@
 
 What it does, in order:
 1. Prepares the data once, with the package's own commands: writes the built-in Shakespeare corpus
-   (`cs336_basics.corpus`, the text `cs336 train` uses by default), trains the 4096-token tokenizer
+   (`cs336_basics.training.corpus`, the text `cs336 train` uses by default), trains the 4096-token tokenizer
    (`cs336 train-tokenizer`) and encodes both splits (`cs336 encode`) into RUNS/data/.
 2. Runs each experiment as `python -m cs336_basics train --preset shakespeare <BUDGET> <overrides>`,
    every run reading RUNS/data/{train,val}.npy and RUNS/data/tokenizer, each in RUNS/<name>/.
@@ -37,6 +37,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from cs336_basics.training.atomic import atomic_write
+from cs336_basics.training.system import available_cores
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
@@ -103,7 +106,7 @@ def run_command(args: list[str], log_path: Path) -> tuple[int, float]:
 
 def prepare_data(runs_dir: Path) -> dict[str, str]:
     """Corpus, tokenizer and token arrays in RUNS/data (reused when already there)."""
-    from cs336_basics.corpus import write_shakespeare_corpus
+    from cs336_basics.training.corpus import write_shakespeare_corpus
 
     data = runs_dir / "data"
     tokenizer = data / "tokenizer"
@@ -200,10 +203,11 @@ def plot_group(group: str, names: list[str], runs_dir: Path, out: Path) -> None:
     fig.suptitle("Shakespeare, reduced CPU budget (d_model 128, 2 layers, 100 steps of 16 x 128 tokens)\n"
                  "thin lines: training loss; markers: validation loss", fontsize=9)  # fmt: skip
     fig.tight_layout()
-    tmp = out.with_suffix(".tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, out)
+    try:
+        with atomic_write(out) as f:
+            fig.savefig(f, format="png")
+    finally:
+        plt.close(fig)
 
 
 def machine() -> dict:
@@ -216,7 +220,7 @@ def machine() -> dict:
     return {
         "platform": platform.platform(),
         "processor": cpu,
-        "cpu_cores_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cpu_cores_available": available_cores(),
         "torch": torch.__version__,
         "torch_threads_per_run": 1,
     }
@@ -266,9 +270,8 @@ def run_all(args: argparse.Namespace) -> None:
         "invocations": invocations + [{"runs": names, "wall_seconds": round(total, 1), "load_average_at_start": load}],
         "runs": [results[n] for n in RUNS if n in results],
     }
-    tmp = args.json.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n")
-    os.replace(tmp, args.json)
+    with atomic_write(args.json, "w", encoding="utf-8") as f:
+        f.write(json.dumps(payload, indent=2) + "\n")
     print(f"total {total / 60:.1f} min; results in {args.json}")
 
 

@@ -12,8 +12,6 @@ position_similarity.png: cosine similarity between the position vectors of posit
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -22,7 +20,12 @@ matplotlib.use("Agg")  # no display needed
 import matplotlib.pyplot as plt
 import torch
 
-from cs336_basics.nn.positional import LearnedPositionalEmbedding, RotaryPositionalEmbedding, SinusoidalPositionalEncoding
+from cs336_basics.nn.positional import (
+    LearnedPositionalEmbedding,
+    RotaryPositionalEmbedding,
+    SinusoidalPositionalEncoding,
+)
+from cs336_basics.training.atomic import atomic_write
 
 DOCS = Path(__file__).resolve().parent
 
@@ -69,16 +72,12 @@ def draw_position_similarity(out: Path, seq: int = 128, d: int = 64) -> None:
 
 
 def _save(fig, out: Path) -> None:
-    """Write the PNG atomically (temp file + os.replace)."""
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
-    os.close(fd)
+    """Write the PNG atomically (cs336_basics.training.atomic)."""
     try:
-        fig.savefig(tmp, format="png", dpi=80, bbox_inches="tight")
-        os.replace(tmp, out)
+        with atomic_write(out) as f:
+            fig.savefig(f, format="png", dpi=80, bbox_inches="tight")
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def main() -> None:

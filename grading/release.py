@@ -8,6 +8,12 @@ region becomes, in the starter:
   method): nothing, since a `raise` there would break the module's import.
 Unbalanced, nested or misindented markers, and a result that no longer parses, raise ReleaseError.
 
+Then the starter is made to read as if written for students (grading/starter_text.py): each stub
+becomes `raise NotImplementedError("implement Linear.forward (handout problem: linear)")` and loses the
+dead code after it, imports the remaining code does not use are removed (ruff), a module left empty is
+left out, Markdown between `<!-- BEGIN STAFF -->` / `<!-- END STAFF -->` lines (staff results, staff
+commands, pointers to unshipped files) is cut, and pyproject.toml loses its `# staff-only` lines.
+
 STAFF_ONLY is the one list of what the starter leaves out, with the reason for each entry.
 The verification (grading/release_verify.py) checks the result.
 """
@@ -25,6 +31,15 @@ from pathlib import Path
 from string import Template
 
 from grading.registry import load_problems
+from grading.starter_text import (
+    STAFF_ONLY_LINE,
+    ReleaseError,
+    is_empty_module,
+    name_stubs,
+    plain_noqa,
+    remove_unused_imports,
+    strip_staff_sections,
+)
 
 # Path prefixes ("dir/") or globs left out of the starter, and why. Nothing else is left out.
 STAFF_ONLY: dict[str, str] = {
@@ -32,9 +47,8 @@ STAFF_ONLY: dict[str, str] = {
     "tests/make_fixtures.py": "regenerates fixtures from tests/oracles/ (absent from the starter)",
     "tests/staff/": "staff integration tests (grader, release, training runs) that need the solution",
     "grading/*": "grader, release and autograder internals; the starter keeps only STARTER_KEEPS",
-    "docs/staff/": "answer key of the written problems",
-    "docs/make_figures.py": "draws the handout's figures from the reference modules (a written problem's answer)",
-    "docs/experiments.py": "staff script that produced the handout's measured experiment table (docs/experiments.json)",
+    "docs/": "staff material: the answer key (docs/staff/), the experiment script and its results and figures, the figure script",
+    "cs336_basics/fast/": "the staff's fast path (switched on by the train config's `fast` field); students write the reference",
     "benchmarks/": "staff speed/memory checks of the reference solution against peers",
     ".ci/": "staff CI entry point (runs the staff tests)",
     "README.md": "the staff README; the starter gets its own, rendered from grading/starter_README.md (GENERATED)",
@@ -54,10 +68,6 @@ NEVER_COPIED = {".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", 
 
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 _MARKER = re.compile(r"^(?P<indent>[ \t]*)(?P<marker># (?:BEGIN|END) SOLUTION)[ \t]*$")
-
-
-class ReleaseError(Exception):
-    """The starter cannot be built or does not verify; the message says which file/test and why."""
 
 
 def is_staff_only(rel: str) -> bool:
@@ -209,6 +219,7 @@ def build_starter(source: Path, out: Path) -> BuildReport:
     if out.is_relative_to(source) and (out == source or out.relative_to(source).parts[0] not in NEVER_COPIED):
         raise ReleaseError(f"{out} is inside the repository; build the starter outside it (or under dist/)")
     report = BuildReport(out)
+    problem_ids = {p.id for p in load_problems(source / "grading" / "problems.toml")}
     for rel in list_source_files(source):
         if is_staff_only(rel):
             report.left_out.append(rel)
@@ -217,12 +228,22 @@ def build_starter(source: Path, out: Path) -> BuildReport:
         dest.parent.mkdir(parents=True, exist_ok=True)
         if is_solution_file(rel):
             text, n = strip_solutions(src.read_text(encoding="utf-8"), rel)
-            dest.write_text(text, encoding="utf-8")
             if n:
+                text = plain_noqa(name_stubs(text, rel, problem_ids))
+                if rel.endswith(".py") and not rel.endswith("__init__.py") and is_empty_module(text):
+                    report.left_out.append(rel)
+                    continue
                 report.stripped[rel] = n
+            dest.write_text(text, encoding="utf-8")
+        elif rel.endswith(".md"):
+            dest.write_text(strip_staff_sections(src.read_text(encoding="utf-8"), rel), encoding="utf-8")
+        elif rel == "pyproject.toml":
+            kept = [line for line in src.read_text(encoding="utf-8").splitlines(keepends=True) if STAFF_ONLY_LINE not in line]
+            dest.write_text("".join(kept), encoding="utf-8")
         else:
             shutil.copy2(src, dest)
         report.copied.append(rel)
+    remove_unused_imports(out, sorted(report.stripped))
     registry = source / "grading" / "problems.toml"
     (out / "README.md").write_text(render_readme(registry=registry), encoding="utf-8")
     report.copied.append("README.md")

@@ -2,10 +2,17 @@
 
 1. Static: no solution marker or marker text left in any file, no staff-only file present, every
    Python file parses, the registry and README are there.
+   Leftovers (`leftover_errors`), in the starter's Python code: no unused import or local variable
+   (ruff F401, F841), no
+   comment or docstring that names an identifier the release stripped or says staff / reference /
+   solution, no statement after a `raise NotImplementedError` in its block, and every stub's
+   NotImplementedError carries a one-line message naming a handout problem. The README and the
+   handout hold no staff command and no staff marker.
 2. Install: `uv sync --offline --frozen` installs the starter's locked dependencies into a temporary
    environment (hard links from uv's cache: seconds), and the next checks run with that environment.
 3. Starter run: the suite collects, and every test fails with NotImplementedError: not a pass (a test
-   that passes without a solution grades nothing), not an import error or another crash. Every test
+   that passes without a solution grades nothing), not an import error or another crash; every
+   autograded problem scores 0. Every test
    carries a problem marker, and every autograded problem has at least one test. (Tests marked with a
    written problem are practice checks the grader does not score; they are held to the same rules.)
 4. Round trip: the solution's cs336_basics/ and tests/adapters.py, put back into the starter, pass every
@@ -15,22 +22,39 @@
 from __future__ import annotations
 
 import ast
+import io
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grading.grader import GradeResult, Limits, grade
 from grading.registry import load_problems
-from grading.release import GENERATED, STARTER_KEEPS, is_staff_only, list_source_files
+from grading.release import (
+    GENERATED,
+    STARTER_KEEPS,
+    is_solution_file,
+    is_staff_only,
+    list_source_files,
+)
+from grading.starter_text import STAFF_MARKERS
 from grading.submission import read_submission
 
 MARKER_TEXT = (b"BEGIN SOLUTION", b"END SOLUTION")
 LISTED = 10  # offending tests listed per check before "... and N more"
+# Words of the staff's point of view that a student's copy must not contain (in comments and docstrings).
+STAFF_WORDS = re.compile(r"\b(staff|solutions?|reference|starter)\b", re.IGNORECASE)
+# Commands a student cannot run: the staff entry point and the grading package's modules.
+STAFF_COMMANDS = re.compile(r"cs336-staff|python -m grading\b")
+# A stub's message: one line naming what to implement and its problem (grading/release.py, name_stubs).
+STUB_MESSAGE = re.compile(r"\(handout problem: (?P<problem>[a-z0-9_]+)\)")
 
 
 @dataclass
@@ -72,6 +96,148 @@ def static_errors(starter: Path) -> list[str]:
     return errors
 
 
+def _prose(tree: ast.Module, text: str) -> list[tuple[int, str]]:
+    """(line, text) of every comment and docstring of a Python source."""
+    found = [(tok.start[0], tok.string) for tok in tokenize.generate_tokens(io.StringIO(text).readline) if tok.type == tokenize.COMMENT]
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                found.append((first.lineno, first.value.value))
+    return found
+
+
+def _defined_names(tree: ast.Module) -> set[str]:
+    """Functions, classes and module- or class-level variables of a module (not a function's locals)."""
+    names = set()
+
+    def visit(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+                if isinstance(node, ast.ClassDef):
+                    visit(node.body)
+                else:  # nested helpers, not locals
+                    visit([n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))])
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names.update(t.id for t in targets if isinstance(t, ast.Name))
+
+    visit(tree.body)
+    return names
+
+
+def _used_names(tree: ast.Module) -> set[str]:
+    """Every identifier a module mentions in code: names, attributes, definitions, imports, arguments."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            names.add(node.attr)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+    return names
+
+
+def _unused_code(starter: Path, files: list[str]) -> list[str]:
+    if not files:
+        return []
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", "--select", "F401,F841", "--output-format",
+         "json", "--exit-zero", *files],
+        cwd=starter, capture_output=True, text=True,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        return [f"ruff could not check the starter's code (is the dev group installed?): {proc.stderr.strip()[-500:]}"]
+    return [
+        f"{Path(d['filename']).resolve().relative_to(starter.resolve()).as_posix()}:{d['location']['row']}: {d['message']}"
+        for d in json.loads(proc.stdout or "[]")
+    ]
+
+
+def _stub_errors(rel: str, tree: ast.Module, problem_ids: set[str]) -> list[str]:
+    errors = []
+    for node in ast.walk(tree):
+        for attr in ("body", "orelse", "finalbody", "handlers"):
+            body = getattr(node, attr, None)
+            if not isinstance(body, list):
+                continue
+            for k, stmt in enumerate(body):
+                if not isinstance(stmt, ast.Raise) or stmt.exc is None:
+                    continue
+                exc = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
+                if not (isinstance(exc, ast.Name) and exc.id == "NotImplementedError"):
+                    continue
+                if k + 1 < len(body):
+                    errors.append(f"{rel}:{body[k + 1].lineno}: code after `raise NotImplementedError` (line {stmt.lineno}) never runs")
+                args = stmt.exc.args if isinstance(stmt.exc, ast.Call) else []
+                message = args[0].value if len(args) == 1 and isinstance(args[0], ast.Constant) else None
+                m = STUB_MESSAGE.search(message) if isinstance(message, str) and "\n" not in message else None
+                if m is None or m["problem"] not in problem_ids:
+                    errors.append(
+                        f"{rel}:{stmt.lineno}: the stub's NotImplementedError needs a one-line message naming what to "
+                        f"implement and its problem, e.g. \"implement f (handout problem: ID)\"; got {message!r}"
+                    )
+    return errors
+
+
+def leftover_errors(starter: Path, source: Path | None, problem_ids: set[str]) -> list[str]:
+    """What a stripped solution left behind in the starter's code, README and handout (see the module docstring).
+
+    `source` is the staff tree the starter was built from (for the names the release stripped); None skips
+    that check.
+    """
+    starter = Path(starter)
+    files = [rel for rel in list_source_files(starter) if is_solution_file(rel) and rel.endswith(".py")]
+    errors = _unused_code(starter, files)
+    trees = {}
+    for rel in files:
+        try:
+            trees[rel] = ast.parse((starter / rel).read_text(encoding="utf-8"))
+        except SyntaxError:
+            continue  # static_errors reports it
+    # identifiers the staff copy defines (in any solution file) that the starter's code never mentions
+    gone: set[str] = set()
+    if source is not None:
+        staff_defined = set()
+        for rel in list_source_files(Path(source)):
+            if is_solution_file(rel) and rel.endswith(".py"):  # the fast path's names included: not shipped
+                try:
+                    staff_defined |= _defined_names(ast.parse((Path(source) / rel).read_text(encoding="utf-8")))
+                except SyntaxError:
+                    continue
+        used = set().union(*(_used_names(tree) for tree in trees.values())) if trees else set()
+        gone = {n for n in staff_defined - used if len(n) > 2}
+        # and the modules the starter does not ship (a pointer to them points at nothing)
+        gone |= {
+            Path(rel).stem for rel in list_source_files(Path(source))
+            if is_solution_file(rel) and rel.endswith(".py") and not rel.endswith("__init__.py") and not (starter / rel).is_file()
+        }  # fmt: skip
+    for rel, tree in trees.items():
+        text = (starter / rel).read_text(encoding="utf-8")
+        errors += _stub_errors(rel, tree, problem_ids)
+        for line, prose in _prose(tree, text):
+            for word in sorted({m.group(0) for m in STAFF_WORDS.finditer(prose)}):
+                errors.append(f"{rel}:{line}: a comment or docstring says {word!r} (the student's copy has no staff point of view)")
+            for name in sorted(n for n in gone if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", prose)):
+                errors.append(f"{rel}:{line}: a comment or docstring names {name}, which the release stripped")
+    for rel in ("README.md", "handout.md"):
+        path = starter / rel
+        if not path.is_file():
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if m := STAFF_COMMANDS.search(line):
+                errors.append(f"{rel}:{number}: names the staff command {m.group(0)!r}, which students do not have")
+            if any(marker in line for marker in STAFF_MARKERS):
+                errors.append(f"{rel}:{number}: a staff-section marker remains")
+    return errors
+
+
 def install(starter: Path, env_dir: Path) -> tuple[str | None, str]:
     """Install the starter's locked dependencies into `env_dir`; (python path, "") or (None, error)."""
     uv = shutil.which("uv")
@@ -108,6 +274,9 @@ def starter_run_errors(result: GradeResult, problems) -> list[str]:
                 other.append(f"{nodeid}: {first}")
     if passing:
         errors.append("tests that pass in the starter, without any solution (they grade nothing):" + _listed(passing))
+    scored = [f"{s.problem.id} ({s.earned}/{s.problem.points})" for s in result.scores if s.problem.autograded and s.earned > 0]
+    if scored:
+        errors.append(f"problems that give points before their code is written: {scored}")
     if other:
         errors.append("tests that fail in the starter with something else than NotImplementedError:" + _listed(other))
     return errors
@@ -135,8 +304,9 @@ def verify_starter(starter: Path, source: Path, limits: Limits = Limits(), insta
     v = Verification(starter)
     t = time.monotonic()
     v.errors += static_errors(starter)
-    v.timings["static"] = time.monotonic() - t
     problems = load_problems(starter / "grading" / "problems.toml")  # written ones run their practice tests, if any
+    v.errors += leftover_errors(starter, source, {p.id for p in problems})
+    v.timings["static"] = time.monotonic() - t
     with tempfile.TemporaryDirectory(prefix="cs336-release-env-") as env_dir:
         python = sys.executable
         if install_deps:

@@ -264,7 +264,7 @@ def run_transformer_lm(
     lm_head.weight.
     """
     # BEGIN SOLUTION
-    from cs336_basics.config import ModelConfig
+    from cs336_basics.training.config import ModelConfig
     from cs336_basics.nn.transformer import TransformerLM
 
     config = ModelConfig(
@@ -548,7 +548,7 @@ def _transformer_lm(
     vocab_size, context_length, d_model, num_layers, num_heads, d_ff, rope_theta,
     position="rope", norm="pre", ffn="swiglu", head_dim=None, device=None, dtype=None,
 ):  # fmt: skip
-    from cs336_basics.config import ModelConfig
+    from cs336_basics.training.config import ModelConfig
     from cs336_basics.nn.transformer import TransformerLM
 
     config = ModelConfig(
@@ -572,7 +572,8 @@ def _transformer_lm(
 
 def make_module(name: str, **kwargs) -> torch.nn.Module:
     """A freshly initialised module of yours (float32, on the CPU), for the checks of parameter names,
-    shapes and initialisation (extra problems `module_init`, `learned_pe`, `sinusoidal_pe`, `lm_ablations`).
+    shapes and initialisation (extra problems `module_init`, `learned_pe`, `sinusoidal_pe`, `lm_ablations`,
+    `input_validation`).
 
     `name` and its keyword arguments (the config arguments of the hook of the same module):
       "linear": d_in, d_out                  -> state dict {"weight": (d_out, d_in)}

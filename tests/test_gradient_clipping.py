@@ -55,6 +55,11 @@ def test_clipping_above_max_matches_torch_clip_grad_norm():
     for p, g in zip(oracle, _present(before)):
         p.grad = g.clone()
     torch.nn.utils.clip_grad_norm_(oracle, 1.0)
+    unchanged = all(torch.equal(a, b) for a, b in zip(_present(after), _present(before)))
+    assert not unchanged, (
+        f"the gradients (global norm {norm:.3f} > max 1.0) were left unchanged. `parameters` arrives as a "
+        f"generator, as model.parameters() is, which can be read only once: make a list of it first"
+    )
     # float32 sums of ~50 squares in a different order: ~1e-7 relative, 1e-5 leaves margin
     _assert_grads_close(
         _present(after),

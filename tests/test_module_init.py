@@ -97,6 +97,8 @@ def test_transformer_block_state_dict_keys():
         f"block state dict differs: missing {sorted(set(expected) - set(actual))}, "
         f"unexpected {sorted(set(actual) - set(expected))}, shapes {actual}"
     )
+    output = scenarios.module_forward("transformer_block", kwargs, weights, [f["in_features"]])
+    assert_close(output, f["expected"], atol=1e-5, rtol=1e-5, hint="make_module('transformer_block') with the fixture weights")
 
 
 def test_transformer_lm_state_dict_has_the_cs336_layout():
@@ -109,3 +111,5 @@ def test_transformer_lm_state_dict_has_the_cs336_layout():
     assert not missing and not unexpected, f"state-dict keys differ from the CS336 layout: missing {missing}, unexpected {unexpected}"
     wrong = {k: (actual[k], expected[k]) for k in expected if actual[k] != expected[k]}
     assert not wrong, f"parameter shapes (yours, expected): {wrong}"
+    logits = scenarios.module_forward("transformer_lm", kwargs, weights, [f["in_indices"]])
+    assert_close(logits, f["expected"], atol=1e-5, rtol=1e-5, hint="make_module('transformer_lm') with the fixture weights")

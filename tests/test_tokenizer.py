@@ -5,6 +5,10 @@ GPT-2's vocabulary (encoder.json) and merges (vocab.bpe) come from the pinned Py
 to bytes with our own implementation of that documented table (below). tiktoken is built from the same
 files with GPT-2's published pattern and <|endoftext|> = 50256 (never `tiktoken.get_encoding`, which
 downloads). Expected ids are always tiktoken's; round trips compare with the original text.
+
+The tokenizer comes from the get_tokenizer hook and is used only through encode, decode and
+encode_iterable. (Saving, from_files and encode_file: tests/test_tokenizer_files.py; an unknown id:
+tests/test_input_validation.py.)
 """
 
 from __future__ import annotations
@@ -13,15 +17,15 @@ import json
 import random
 from functools import lru_cache
 from importlib import resources
-from itertools import islice
 
-import numpy as np
 import pytest
 import tiktoken
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests import scenarios
 from tests.adapters import get_tokenizer
+from tests.common import gpt2_bytes_to_unicode
 from tests.fixture_io import FIXTURES
 
 pytestmark = pytest.mark.problem("tokenizer")
@@ -34,13 +38,8 @@ HYPOTHESIS = settings(max_examples=150, deadline=None, derandomize=True, suppres
 
 
 def gpt2_byte_decoder() -> dict[str, int]:
-    """GPT-2's printable alphabet -> byte: the printable Latin-1 bytes stand for themselves, the other 68
-    bytes (controls, space, DEL, NBSP, soft hyphen ...) map to chr(256), chr(257), ... in increasing order."""
-    printable = [*range(0x21, 0x7F), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
-    others = [b for b in range(256) if b not in printable]
-    table = {chr(b): b for b in printable}
-    table.update({chr(256 + k): b for k, b in enumerate(others)})
-    return table
+    """GPT-2's printable alphabet -> byte (the inverse of tests/common.py's gpt2_bytes_to_unicode)."""
+    return {c: b for b, c in gpt2_bytes_to_unicode().items()}
 
 
 def gpt2_files():
@@ -174,11 +173,6 @@ def vocab_id_of(token: bytes) -> int:
     return next(i for i, t in vocab.items() if t == token)
 
 
-def test_decode_unknown_id_raises_value_error_naming_it(tokenizer):
-    with pytest.raises(ValueError, match="123456"):
-        tokenizer.decode([15496, 123456])
-
-
 @given(st.text(max_size=60))
 @HYPOTHESIS
 def test_encode_matches_tiktoken_on_arbitrary_unicode(tokenizer, tiktoken_gpt2, text):
@@ -214,6 +208,8 @@ def test_encode_iterable_matches_tiktoken_for_any_chunking(tokenizer, tiktoken_g
     [
         f"Hello world{EOT}  and\n\n\nmore   spaces {EOT}{EOT}end",
         "the  quick\n\n brown\t\tfox's 東京 😀😀 done.\n",
+        # a whitespace run right before a special token: "\n\n" stays one pre-token whatever the cut
+        f"x\n\n{EOT}\n\n  y \t{EOT}",
     ],
 )
 def test_encode_iterable_every_two_way_cut_and_single_characters(tokenizer, tiktoken_gpt2, text):
@@ -224,17 +220,12 @@ def test_encode_iterable_every_two_way_cut_and_single_characters(tokenizer, tikt
     assert list(tokenizer.encode_iterable(list(text))) == expected, "one character per chunk: ids differ"
 
 
-def test_encode_iterable_streams_without_reading_everything(tokenizer):
-    consumed = 0
-
-    def lines():
-        nonlocal consumed
-        for _ in range(100_000):
-            consumed += 1
-            yield "To be, or not to be, that is the question:\n"
-
-    first = list(islice(tokenizer.encode_iterable(lines()), 20))
-    assert len(first) == 20
+def test_encode_iterable_streams_without_reading_everything():
+    vocab, merges = gpt2_vocab_and_merges()
+    line = "To be, or not to be, that is the question:\n"
+    result = scenarios.encode_iterable_consumption(vocab, merges, [EOT], line, repeats=100_000, take=20)
+    assert len(result["ids"]) == 20
+    consumed = result["consumed"]
     # Reading ahead a bounded amount (here up to ~400 KB of the 4.4 MB) is fine; reading everything is not.
     assert consumed < 10_000, (
         f"encode_iterable read {consumed} of 100000 strings before yielding 20 ids: it must be lazy (a "
@@ -246,11 +237,11 @@ def test_encode_iterable_streams_without_reading_everything(tokenizer):
 LONG_TEXT = f"{SHAKESPEARE}{EOT}\n\n   {SHAKESPEARE.upper()}{EOT}{EOT} {SHAKESPEARE.replace(' ', '  ')}"
 
 
-def test_encode_iterable_over_a_file_matches_tiktoken(tokenizer, tiktoken_gpt2, tmp_path):
+def test_encode_iterable_over_a_file_matches_tiktoken(tiktoken_gpt2, tmp_path):
     path = tmp_path / "long.txt"
     path.write_text(LONG_TEXT, encoding="utf-8")
-    with open(path, encoding="utf-8", newline="") as f:
-        got = list(tokenizer.encode_iterable(f))
+    vocab, merges = gpt2_vocab_and_merges()
+    got = scenarios.encode_iterable_over_file(vocab, merges, [EOT], path)
     assert_same_ids(got, expected_ids(tiktoken_gpt2, LONG_TEXT), LONG_TEXT)
 
 
@@ -263,48 +254,3 @@ def test_encode_iterable_long_text_random_chunks_matches_tiktoken(tokenizer, tik
         "encode_iterable over randomly cut chunks differs from encoding the whole text: a chunk edge may "
         "fall inside a word, a run of whitespace or a special token"
     )
-
-
-def test_save_then_from_files_round_trips(tmp_path):
-    rng = random.Random(0)
-    vocab, merges = gpt2_vocab_and_merges()
-    vocab = {i: vocab[i] for i in range(256 + 2000)}  # a smaller vocabulary: the bytes + 2000 merges
-    merges = merges[:2000]
-    tok = get_tokenizer(vocab, merges, special_tokens=[EOT])
-    tok.save(tmp_path / "vocab.json", tmp_path / "merges.txt")
-    loaded = type(tok).from_files(tmp_path / "vocab.json", tmp_path / "merges.txt", special_tokens=[EOT])
-    text = SHAKESPEARE[:5000] + EOT + "".join(chr(rng.randrange(0x20, 0x3000)) for _ in range(300))
-    assert loaded.encode(text) == tok.encode(text), "a tokenizer loaded with from_files must encode like the one saved"
-    assert loaded.decode(tok.encode(text)) == text
-
-
-def test_from_files_reads_gpt2_files(tiktoken_gpt2):
-    tok = get_tokenizer(*gpt2_vocab_and_merges())
-    encoder_path, merges_path = gpt2_files()
-    loaded = type(tok).from_files(encoder_path, merges_path, special_tokens=[EOT])
-    text = SHAKESPEARE[:3000] + EOT + CASES["emoji"]
-    assert_same_ids(loaded.encode(text), expected_ids(tiktoken_gpt2, text), text)
-
-
-@pytest.mark.parametrize("num_processes", [1, 2])
-def test_encode_file_writes_uint16_npy_matching_tiktoken(tokenizer, tiktoken_gpt2, tmp_path, num_processes):
-    text = (SHAKESPEARE + EOT) * 3
-    path = tmp_path / "text.txt"
-    path.write_text(text, encoding="utf-8")
-    out = tmp_path / "tokens.npy"
-    tokenizer.encode_file(path, out, num_processes=num_processes, progress=False)
-    ids = np.load(out, allow_pickle=False)
-    assert ids.dtype == np.uint16 and ids.ndim == 1, f"expected a 1-D uint16 array, got {ids.dtype} {ids.shape}"
-    assert_same_ids(ids.tolist(), expected_ids(tiktoken_gpt2, text), text)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["text.txt", "tokens.npy"], "temporary files left behind"
-
-
-def test_encode_file_uses_uint32_when_ids_do_not_fit_uint16(tmp_path):
-    vocab = {b: bytes([b]) for b in range(256)} | {70_000: EOT.encode()}
-    tok = get_tokenizer(vocab, [], special_tokens=[EOT])
-    path = tmp_path / "text.txt"
-    path.write_text(f"ab{EOT}c", encoding="utf-8")
-    tok.encode_file(path, tmp_path / "tokens.npy", num_processes=1, progress=False)
-    ids = np.load(tmp_path / "tokens.npy", allow_pickle=False)
-    assert ids.dtype == np.uint32, f"id 70000 does not fit in uint16: expected uint32, got {ids.dtype}"
-    assert ids.tolist() == [97, 98, 70_000, 99]

@@ -1,11 +1,13 @@
-"""BPE training (problem `train_bpe`): merges AND the exact id -> bytes vocabulary against a naive oracle.
+"""BPE training (problem `train_bpe`): the merges in order and the vocabulary against a naive oracle.
 
 The expected values in tests/fixtures/bpe_*.npz come from a naive trainer (staff-only, tests/oracles/bpe.py)
 that recounts every pair after every merge: the most frequent pair wins, ties go to the lexicographically
 greater pair of byte strings. The corpora are the text files in tests/fixtures/bpe_corpora/.
 
-Expected vocabulary layout: special tokens first (in the order given), then the 256 single bytes, then one
-token per merge in merge order.
+The vocabulary is compared as a SET of byte strings (the special tokens, the 256 single bytes, one token
+per merge), whatever ids it gives them: the official handout leaves the id order open. The tests call
+run_train_bpe with the official arguments only (parallel training: tests/test_train_bpe_parallel.py; bad
+input: tests/test_input_validation.py).
 """
 
 from __future__ import annotations
@@ -51,47 +53,32 @@ def assert_same_merges(got: list[tuple[bytes, bytes]], expected: list[tuple[byte
     )
 
 
-def assert_same_vocab(got: dict[int, bytes], expected: dict[int, bytes], num_specials: int) -> None:
-    for i in sorted(expected):
-        assert i in got, f"token id {i} is missing from the vocabulary (expected {expected[i]!r})"
-        where = "a special token" if i < num_specials else ("a single byte" if i < num_specials + 256 else "a merge")
-        assert got[i] == expected[i], (
-            f"vocab[{i}] is {got[i]!r}, expected {expected[i]!r} ({where}). The layout is: special tokens "
-            f"first in the order given, then bytes([0]) .. bytes([255]), then one token per merge."
-        )
-    extra = sorted(set(got) - set(expected))
-    assert not extra, f"unexpected token ids {extra[:5]}: the vocabulary has {len(got)} entries, expected {len(expected)}"
+def assert_same_vocab(got: dict[int, bytes], expected: dict[int, bytes]) -> None:
+    """The same set of byte strings, each once; the ids may be any distinct integers."""
+    values = list(got.values())
+    dupes = sorted({t for t in values if values.count(t) > 1})[:5] if len(set(values)) != len(values) else []
+    assert not dupes, f"the vocabulary holds {dupes} under more than one id: every token appears once"
+    want = set(expected.values())
+    missing, extra = sorted(want - set(values)), sorted(set(values) - want)
+    assert not missing and not extra, (
+        f"the vocabulary has {len(values)} tokens, expected {len(want)}: missing {missing[:5]}, unexpected "
+        f"{extra[:5]}. It holds the special tokens, the 256 single bytes and one token per merge (left + right)."
+    )
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_train_bpe_matches_naive_oracle(case):
     path, vocab_size, specials, expected_vocab, expected_merges = load_case(case)
-    vocab, merges = run_train_bpe(path, vocab_size, specials, num_processes=1)
+    vocab, merges = run_train_bpe(path, vocab_size, specials)
     assert_same_merges(merges, expected_merges)
-    assert_same_vocab(vocab, expected_vocab, len(specials))
-
-
-@pytest.mark.parametrize("num_processes", [2, 3, 4])
-def test_train_bpe_parallel_matches_naive_oracle(num_processes):
-    # chunking.txt is full of "\n\n", runs of spaces, special tokens and multi-byte characters: cutting it
-    # into chunks at even byte offsets changes the pre-token counts (the oracle checks this).
-    path, vocab_size, specials, expected_vocab, expected_merges = load_case("chunking")
-    vocab, merges = run_train_bpe(path, vocab_size, specials, num_processes=num_processes)
-    try:
-        assert_same_merges(merges, expected_merges)
-        assert_same_vocab(vocab, expected_vocab, len(specials))
-    except AssertionError as e:
-        raise AssertionError(
-            f"with num_processes={num_processes}: {e}\nChunk boundaries must not fall inside a pre-token, a run "
-            f"of whitespace or a special token (e.g. cut just before a special token)."
-        ) from None
+    assert_same_vocab(vocab, expected_vocab)
 
 
 def test_train_bpe_never_merges_across_special_tokens(tmp_path):
     # "a" and "b" are only ever adjacent across the special token; inside the text they never touch.
     path = tmp_path / "corpus.txt"
     path.write_text("xa<|endoftext|>by " * 50 + "ab", encoding="utf-8")
-    vocab, merges = run_train_bpe(path, 1 + 256 + 10, ["<|endoftext|>"], num_processes=1)
+    vocab, merges = run_train_bpe(path, 1 + 256 + 10, ["<|endoftext|>"])
     spanning = [m for m in merges if b"<" in m[0] + m[1] or b"|" in m[0] + m[1]]
     assert not spanning, f"merges {spanning} contain bytes of the special token: special tokens are never merged"
     assert merges[0] == (b"x", b"a") and merges[1] == (b"b", b"y"), (
@@ -100,22 +87,14 @@ def test_train_bpe_never_merges_across_special_tokens(tmp_path):
     )
 
 
-def test_train_bpe_vocab_layout_specials_then_bytes_then_merges(tmp_path):
+def test_train_bpe_vocab_holds_specials_bytes_and_one_token_per_merge(tmp_path):
     path = tmp_path / "corpus.txt"
     path.write_text("hello hello world", encoding="utf-8")
     specials = ["<|pad|>", "<|endoftext|>"]
-    vocab, merges = run_train_bpe(path, 2 + 256 + 3, specials, num_processes=1)
-    assert [vocab[0], vocab[1]] == [b"<|pad|>", b"<|endoftext|>"], "special tokens must get ids 0, 1, ... in the order given"
-    assert all(vocab[2 + b] == bytes([b]) for b in range(256)), "byte b must have id len(special_tokens) + b"
-    assert [vocab[258 + k] for k in range(3)] == [a + b for a, b in merges], "merge k must have id len(special_tokens) + 256 + k"
-
-
-def test_train_bpe_rejects_bad_inputs(tmp_path):
-    path = tmp_path / "corpus.txt"
-    path.write_text("some text", encoding="utf-8")
-    with pytest.raises(FileNotFoundError, match="missing.txt"):
-        run_train_bpe(tmp_path / "missing.txt", 300, [])
-    with pytest.raises(ValueError, match="vocab_size"):
-        run_train_bpe(path, 256, ["<|endoftext|>"])  # no room for the special token
-    with pytest.raises(ValueError, match="duplicate"):
-        run_train_bpe(path, 300, ["<|endoftext|>", "<|endoftext|>"])
+    vocab, merges = run_train_bpe(path, 2 + 256 + 3, specials)
+    assert len(merges) == 3, f"vocab_size 261 with 2 special tokens leaves room for 3 merges, got {len(merges)}"
+    tokens = set(vocab.values())
+    assert {s.encode("utf-8") for s in specials} <= tokens, "every special token must be in the vocabulary (as UTF-8 bytes)"
+    assert {bytes([b]) for b in range(256)} <= tokens, "all 256 single bytes must be in the vocabulary"
+    assert {a + b for a, b in merges} <= tokens, "each merge adds the token left + right to the vocabulary"
+    assert len(vocab) == 261, f"the vocabulary must have vocab_size = 261 entries, got {len(vocab)}"

@@ -11,7 +11,7 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor, nn
 
-from cs336_basics.config import ModelConfig
+from cs336_basics.training.config import ModelConfig
 from cs336_basics.nn.attention import MultiHeadSelfAttention
 from cs336_basics.nn.kv_cache import KVCache, LayerKVCache
 from cs336_basics.nn.layers import Embedding, Linear, RMSNorm, SiLUFeedForward, SwiGLU

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from cs336_basics.atomic import atomic_write
+from cs336_basics.training.atomic import atomic_write
+from cs336_basics.training.system import available_cores
 from cs336_basics.tokenizer.pretokenize import find_chunk_boundaries, read_text_range
 
 # BEGIN SOLUTION
@@ -59,7 +60,7 @@ def encode_file(tokenizer, path, out_path, num_processes: int | None = None, pro
     if not os.path.isfile(path):
         raise FileNotFoundError(f"text file {path!r} does not exist (or is not a file)")
     if num_processes is None:
-        num_processes = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        num_processes = available_cores()
     if not isinstance(num_processes, int) or num_processes < 1:
         raise ValueError(f"num_processes must be a positive integer, got {num_processes!r}")
     dtype = np.dtype(np.uint16 if max(tokenizer.vocab) < 2**16 else np.uint32).newbyteorder("<")

@@ -20,7 +20,7 @@ import json
 import os
 from pathlib import Path
 
-from cs336_basics.atomic import atomic_write
+from cs336_basics.training.atomic import atomic_write
 
 # BEGIN SOLUTION
 _PRINTABLE = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]

@@ -8,8 +8,7 @@ Encoding (Sennrich et al. 2016; byte-level as in GPT-2, Radford et al. 2019, §2
      EARLIEST in training (lowest merge rank), every non-overlapping occurrence left to right, until no
      adjacent pair is a merge; then look each piece up in the vocabulary.
 Step 3 depends only on the pre-token, so its result is cached (pre-token -> ids): in natural text most
-pre-tokens repeat, and a dictionary hit replaces the merge loop. A long text's first pass meets thousands
-of new pre-tokens at once; they go through the merge loop together, in NumPy (batch_bpe.py).
+pre-tokens repeat, and a dictionary hit replaces the merge loop.
 """
 
 from __future__ import annotations
@@ -195,7 +194,7 @@ class Tokenizer:
         """Lazily yield the ids of the concatenated strings of `iterable` (e.g. an open text file).
 
         The output equals `encode("".join(iterable))` however the text is cut into strings, and memory
-        does not grow with the total length: once about _STREAM_BLOCK characters are read, they are
+        does not grow with the total length: once about 64k characters are read, they are
         encoded up to the last place where a cut cannot change the result (pretokenize.last_safe_cut)
         and only the rest is kept. (Text with no such place, e.g. one endless word, is kept whole.)
         """

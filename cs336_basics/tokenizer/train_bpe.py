@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from multiprocessing import get_context
 
 from cs336_basics.tokenizer.pretokenize import count_pretokens, find_chunk_boundaries, read_text_range
+from cs336_basics.training.system import available_cores
 
 # Each worker reads chunks of at most this many bytes, so its memory stays bounded on large corpora.
 _MAX_CHUNK_BYTES = 16 << 20
@@ -102,7 +103,7 @@ def _count_range(path: str, start: int, end: int, specials: list[str]) -> Counte
 def _count_pretokens_in_file(path: str, specials: list[str], num_processes: int | None) -> Counter[str]:
     size = os.path.getsize(path)
     if num_processes is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        cores = available_cores()
         num_processes = max(1, min(cores, size // _MIN_BYTES_PER_PROCESS))
     if not isinstance(num_processes, int) or num_processes < 1:
         raise ValueError(f"num_processes must be a positive integer, got {num_processes!r}")

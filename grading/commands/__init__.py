@@ -1,1 +1,1 @@
-"""Staff subcommands of the `cs336` command line: grade, release, autograder (see cs336_basics/cli.py)."""
+"""Subcommands of the staff command line `cs336-staff` (one module each; see grading/cli.py)."""

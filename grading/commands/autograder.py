@@ -1,11 +1,11 @@
-"""`cs336 autograder --out autograder.zip`: build the Gradescope autograder bundle (grading/autograder.py)."""
+"""`cs336-staff autograder --out autograder.zip`: build the Gradescope autograder bundle (grading/autograder.py)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from cs336_basics.cli import UserError
+from cs336_basics.training.cli import UserError
 from grading.autograder import build_autograder
 from grading.grader import GRADER_ROOT
 from grading.release import ReleaseError
@@ -23,5 +23,5 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(str(e)) from e
     print(f"wrote {args.out} ({len(entries)} files): upload it as the Gradescope autograder; "
           "setup.sh installs the locked dependencies, run_autograder grades /autograder/submission")  # fmt: skip
-    print("Check the starter it contains first: `cs336 release --out DIR` verifies the same build.")
+    print("Check the starter it contains first: `cs336-staff release --out DIR` verifies the same build.")
     return 0

@@ -1,4 +1,4 @@
-"""`cs336 grade [SUBMISSION] [--results results.json]`: grade a submission directory or zip.
+"""`cs336-staff grade [SUBMISSION] [--results results.json]`: grade a submission directory or zip.
 
 Prints the per-problem table and always writes results.json (Gradescope format), even when nothing
 passes. The submission runs in sandboxed workers (grading/isolation/); results.json is written after
@@ -11,7 +11,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from cs336_basics.cli import UserError
+from cs336_basics.training.cli import UserError
 from grading.grader import GRADER_ROOT, GradeResult, Limits, default_jobs, grade
 from grading.registry import REGISTRY_PATH, load_problems
 from grading.scoring import ProblemScore, results_json, write_json

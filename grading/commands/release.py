@@ -1,4 +1,4 @@
-"""`cs336 release --out DIR`: build the student starter from this repository and verify it.
+"""`cs336-staff release --out DIR`: build the student starter from this repository and verify it.
 
 Exit status 0 only when every check of grading/release_verify.py passes; otherwise the failures are
 printed and the status is 1 (the built folder is kept for inspection).
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cs336_basics.cli import UserError
+from cs336_basics.training.cli import UserError
 from grading.grader import GRADER_ROOT, Limits, default_jobs
 from grading.release import ReleaseError, build_starter
 from grading.release_verify import verify_starter
@@ -38,8 +38,10 @@ def run(args: argparse.Namespace) -> int:
     v = verify_starter(args.out, args.source, Limits(jobs=args.jobs or default_jobs()), install_deps=not args.no_install)
     timings = ", ".join(f"{k} {t:.0f} s" for k, t in v.timings.items())
     if v.ok:
-        print(f"verified ({timings}): the suite collects, every autograded test fails with NotImplementedError "
-              "in the starter and passes with the solution put back; no solution text or staff file remains")  # fmt: skip
+        print(f"verified ({timings}): no solution text, staff file or leftover (unused import, stale name, staff "
+              "word, code after a stub, stub without its problem, staff command) remains; the suite collects, every "
+              "autograded test fails with NotImplementedError in the starter (every problem scores 0) and passes "
+              "with the solution put back")  # fmt: skip
         return 0
     print(f"RELEASE VERIFICATION FAILED ({timings}):")
     for error in v.errors:

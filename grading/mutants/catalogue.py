@@ -14,6 +14,7 @@ A mutant is a realistic student bug written as exact text patches to the referen
         shifted = logits
     '''
     ci = true                                     # optional: part of the fast sample the staff CI runs
+    control = true                                # optional: a LEGITIMATE variant that must survive
 
     [[mutant.also]]                               # optional: more hunks of the same file, same rules
     find = '''...'''
@@ -22,6 +23,10 @@ A mutant is a realistic student bug written as exact text patches to the referen
 Every `find` must occur EXACTLY once in its file (checked against the file as it is now), so a patch
 that no longer applies fails loudly instead of silently testing nothing: when the solution changes,
 the catalogue is updated with it. The hunks of a mutant apply in order, each to the result of the last.
+
+A control (`control = true`) is not a bug: it is a choice the handout leaves open (torch's AdamW order,
+bytes-first vocabulary ids, IndexError for a bad id). Its problem's tests must all PASS on it; a test
+that fails a control demands more than the specification and is what must change.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CATALOGUE_PATH = Path(__file__).resolve().parent / "catalogue.toml"
-ENTRY_KEYS = {"id", "problem", "description", "file", "find", "replace", "ci", "also"}
+ENTRY_KEYS = {"id", "problem", "description", "file", "find", "replace", "ci", "control", "also"}
 REQUIRED_KEYS = {"id", "problem", "description", "file", "find", "replace"}
 
 
@@ -54,6 +59,8 @@ class Mutant:
     """POSIX path relative to the repository root (a file of cs336_basics/)."""
     hunks: tuple[Hunk, ...]
     ci: bool = False
+    control: bool = False
+    """A legitimate variant: it must survive (every test of its problem passes)."""
 
 
 @dataclass
@@ -98,7 +105,7 @@ def parse_catalogue(text: str, source: str = "catalogue.toml") -> Catalogue:
         where = f"{source}: mutant #{i + 1} ({entry.get('id', '?')!r})"
         if not REQUIRED_KEYS <= set(entry) <= ENTRY_KEYS:
             raise CatalogueError(
-                f"{where}: expected the keys {sorted(REQUIRED_KEYS)} (optional: ci, also), found {sorted(entry)}"
+                f"{where}: expected the keys {sorted(REQUIRED_KEYS)} (optional: ci, control, also), found {sorted(entry)}"
             )
         mid = _string(entry, "id", where)
         if mid in seen:
@@ -115,11 +122,12 @@ def parse_catalogue(text: str, source: str = "catalogue.toml") -> Catalogue:
         for hunk in hunks:
             if not isinstance(hunk.replace, str) or hunk.replace == hunk.find:
                 raise CatalogueError(f"{where}: `replace` must be a string that differs from `find`")
-        ci = entry.get("ci", False)
-        if not isinstance(ci, bool):
-            raise CatalogueError(f"{where}: `ci` must be true or false, found {ci!r}")
+        ci, control = entry.get("ci", False), entry.get("control", False)
+        for key, value in (("ci", ci), ("control", control)):
+            if not isinstance(value, bool):
+                raise CatalogueError(f"{where}: `{key}` must be true or false, found {value!r}")
         catalogue.mutants.append(
-            Mutant(mid, _string(entry, "problem", where), _string(entry, "description", where), path, tuple(hunks), ci)
+            Mutant(mid, _string(entry, "problem", where), _string(entry, "description", where), path, tuple(hunks), ci, control)
         )
     return catalogue
 

@@ -7,6 +7,9 @@ collected or did not run, and grader errors are UNCLEAR, not kills: they do not 
 recognises the bug, so the catalogue entry or the tests must change until an ordinary failure does.
 A mutant whose tests all pass SURVIVED.
 
+A CONTROL (`control = true` in the catalogue) is a legitimate variant, judged the same way; it must
+survive. The report gives the kill rate of the mutants and the survival rate of the controls separately.
+
 Before the mutants, the unmutated reference is graded on the same problems (the baseline): a kill means
 something only if the reference passes those tests.
 """
@@ -58,6 +61,13 @@ class Verdict:
     failing: int = 0
     total: int = 0
     seconds: float = 0.0
+    control: bool = False
+    """A legitimate variant: "survived" is the right outcome for it."""
+
+    @property
+    def as_expected(self) -> bool:
+        """Killed for a mutant, survived for a control."""
+        return self.status == ("survived" if self.control else "killed")
 
     @property
     def bare_message(self) -> bool:
@@ -87,7 +97,7 @@ def failure_kind(result: dict) -> tuple[str, bool]:
 
 def judge(mutant: Mutant, outcome: dict, seconds: float) -> Verdict:
     """The verdict on one mutant from the runner's outcome for its problem."""
-    verdict = Verdict(mutant.id, mutant.problem, "unclear", seconds=seconds)
+    verdict = Verdict(mutant.id, mutant.problem, "unclear", seconds=seconds, control=mutant.control)
     if "error" in outcome:
         verdict.how, verdict.message = "grader error", first_line(outcome["error"])
         return verdict
@@ -133,15 +143,33 @@ class Report:
     jobs: int = 1
 
     @property
+    def mutants(self) -> list[Verdict]:
+        return [v for v in self.verdicts if not v.control]
+
+    @property
+    def controls(self) -> list[Verdict]:
+        return [v for v in self.verdicts if v.control]
+
+    @property
     def killed(self) -> int:
-        return sum(v.status == "killed" for v in self.verdicts)
+        """Mutants (not controls) killed."""
+        return sum(v.status == "killed" for v in self.mutants)
+
+    @property
+    def controls_survived(self) -> int:
+        return sum(v.status == "survived" for v in self.controls)
 
     @property
     def ok(self) -> bool:
-        return self.killed == len(self.verdicts) and not self.baseline
+        return all(v.as_expected for v in self.verdicts) and not self.baseline
 
     def kill_rate(self) -> float:
-        return 100.0 * self.killed / len(self.verdicts) if self.verdicts else 100.0
+        """Percent of the mutants killed (controls not counted)."""
+        return 100.0 * self.killed / len(self.mutants) if self.mutants else 100.0
+
+    def control_survival_rate(self) -> float:
+        """Percent of the controls that survived."""
+        return 100.0 * self.controls_survived / len(self.controls) if self.controls else 100.0
 
 
 def run_mutants(
@@ -221,7 +249,7 @@ def run_mutants(
                 lines = [x for x in Path(log.name).read_text(errors="replace").splitlines() if x.strip()]
                 why = f"the worker exited ({proc.returncode}) first: {lines[-1].strip() if lines else 'no output'}"
                 for mid in sorted(expected):  # a worker that died takes its remaining mutants with it
-                    record(Verdict(mid, by_id[mid].problem, "unclear", how="grader error", message=why))
+                    record(Verdict(mid, by_id[mid].problem, "unclear", how="grader error", message=why, control=by_id[mid].control))
             time.sleep(0.1)
         if baseline and report.baseline is None:
             report.baseline = ["grader error: the baseline run never reported (see the worker logs with --keep)"]

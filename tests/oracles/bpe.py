@@ -154,7 +154,7 @@ def make_chunking_corpus(seed: int = 336) -> str:
 
 def make_shakespeare_slice() -> str:
     """About 50 KB of the built-in corpus: the start of two plays, separated by the document separator."""
-    from cs336_basics.corpus import shakespeare_plays
+    from cs336_basics.training.corpus import shakespeare_plays
 
     plays = dict(shakespeare_plays())
     return f"\n{EOT}\n".join(plays[title][:25_000] for title in ("Hamlet", "The Tempest"))

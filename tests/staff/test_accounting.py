@@ -17,7 +17,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from cs336_basics import accounting
-from cs336_basics.config import MODEL_PRESETS, ModelConfig
+from cs336_basics.training.config import MODEL_PRESETS, ModelConfig
 
 pytestmark = pytest.mark.staff
 
@@ -123,7 +123,7 @@ def test_seq_len_outside_context_is_rejected():
 
 
 def test_cli_prints_the_parameter_total(capsys):
-    from cs336_basics.cli import main
+    from cs336_basics.training.cli import main
 
     assert main(["accounting", "--preset", "debug", "--set", "head_dim=64", "--dtype", "bfloat16"]) == 0
     out = capsys.readouterr().out
@@ -133,8 +133,8 @@ def test_cli_prints_the_parameter_total(capsys):
 
 
 def test_cli_rederives_d_ff_and_head_dim_when_sizes_change():
-    from cs336_basics.commands.accounting import build_config
+    from cs336_basics.training.commands.cost_table import model_config
 
-    config = build_config("shakespeare", ["d_model=512", "num_heads=16"])
+    config = model_config("shakespeare", ["d_model=512", "num_heads=16"])
     assert (config.d_ff, config.head_dim) == (1344, 32)
-    assert build_config("shakespeare", ["d_model=512", "d_ff=2048"]).d_ff == 2048
+    assert model_config("shakespeare", ["d_model=512", "d_ff=2048"]).d_ff == 2048

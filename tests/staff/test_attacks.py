@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from cs336_basics.cli import main as cs336
+from grading.cli import main as cs336_staff
 from grading.grader import Limits, grade
 from grading.isolation.jail import UID_BASE
 from grading.registry import load_problems
@@ -275,7 +275,7 @@ def test_a_daemon_cannot_rewrite_results_json(starter, tmp_path, wait):
     for rel, data in hostile(DAEMON.format(results=str(results), wait=wait)).files.items():
         (submission / rel).parent.mkdir(parents=True, exist_ok=True)
         (submission / rel).write_bytes(data)
-    code = cs336(["grade", str(submission), "--pristine", str(starter), "--results", str(results),
+    code = cs336_staff(["grade", str(submission), "--pristine", str(starter), "--results", str(results),
                   "--problems", ",".join(PROBLEMS), "--jobs", "2", "--test-timeout", "20"])  # fmt: skip
     assert code == 0
     assert (results.stat().st_mode & 0o777) == 0o644
@@ -297,7 +297,7 @@ def test_forging_results_json_at_import_time_is_overwritten(starter, tmp_path):
     for rel, data in hostile(code).files.items():
         (submission / rel).parent.mkdir(parents=True, exist_ok=True)
         (submission / rel).write_bytes(data)
-    assert cs336(["grade", str(submission), "--pristine", str(starter), "--results", str(results),
+    assert cs336_staff(["grade", str(submission), "--pristine", str(starter), "--results", str(results),
                   "--problems", ",".join(PROBLEMS), "--jobs", "2"]) == 0  # fmt: skip
     data = json.loads(results.read_text())
     assert data["score"] == HONEST and "forged" not in data["output"]

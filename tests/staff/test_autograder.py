@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cs336_basics.cli import main as cs336
+from grading.cli import main as cs336_staff
 from grading.autograder import SCRIPTS, unpack
 from grading.release import GENERATED, is_staff_only
 from tests.staff.conftest import REPO
@@ -28,7 +28,7 @@ def autograder(tmp_path_factory) -> Path:
     """An /autograder-like root with the bundle unpacked in source/ and set up by setup.sh (offline)."""
     root = tmp_path_factory.mktemp("gradescope") / "autograder"
     bundle = root.parent / "autograder.zip"
-    assert cs336(["autograder", "--out", str(bundle)]) == 0
+    assert cs336_staff(["autograder", "--out", str(bundle)]) == 0
     unpack(bundle, root / "source")
     env = dict(os.environ, CS336_AUTOGRADER_ROOT=str(root), UV_OFFLINE="1")
     env.pop("VIRTUAL_ENV", None)
@@ -51,7 +51,7 @@ def run_autograder(root: Path, submission: Path) -> tuple[subprocess.CompletedPr
 
 def test_bundle_has_the_scripts_and_no_solution(tmp_path):
     bundle = tmp_path / "autograder.zip"
-    assert cs336(["autograder", "--out", str(bundle)]) == 0
+    assert cs336_staff(["autograder", "--out", str(bundle)]) == 0
     with zipfile.ZipFile(bundle) as zf:
         names = zf.namelist()
         for script in SCRIPTS:
@@ -62,7 +62,7 @@ def test_bundle_has_the_scripts_and_no_solution(tmp_path):
         staff = [n for n in inner if is_staff_only(n) and n not in GENERATED and not n.startswith(("grading/", "tests/oracles/"))]
         assert not staff, f"staff-only files in the bundle: {staff}"
     second = tmp_path / "again.zip"
-    assert cs336(["autograder", "--out", str(second)]) == 0
+    assert cs336_staff(["autograder", "--out", str(second)]) == 0
     assert second.read_bytes() == bundle.read_bytes(), "the same sources must give the same bundle"
 
 

@@ -1,10 +1,10 @@
-"""Staff: the built-in Shakespeare corpus (cs336_basics/corpus.py) is complete, plain text and stable."""
+"""Staff: the built-in Shakespeare corpus (cs336_basics/training/corpus.py) is complete, plain text and stable."""
 
 from __future__ import annotations
 
 import pytest
 
-from cs336_basics.corpus import END_OF_TEXT, VALIDATION_PLAYS, shakespeare_plays, write_shakespeare_corpus
+from cs336_basics.training.corpus import END_OF_TEXT, VALIDATION_PLAYS, shakespeare_plays, write_shakespeare_corpus
 
 pytestmark = pytest.mark.staff
 

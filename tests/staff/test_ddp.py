@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 import torch
 
-from cs336_basics.data import get_batch, load_tokens
-from cs336_basics.metrics import read_metrics
+from cs336_basics.data import get_batch
 from cs336_basics.nn.loss import cross_entropy
 from cs336_basics.nn.transformer import TransformerLM
-from cs336_basics.train import batch_generator
-from cs336_basics.train_config import TRAIN_PRESETS
+from cs336_basics.training.config import TRAIN_PRESETS
+from cs336_basics.training.loop import batch_generator
+from cs336_basics.training.metrics import read_metrics
+from cs336_basics.training.prepare import load_tokens
 from tests.staff.tiny_run import debug_args, one_thread, tiny_corpus  # noqa: F401 (one_thread: autouse)
 
 pytestmark = pytest.mark.staff

@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from cs336_basics.config import ModelConfig
-from cs336_basics.generate import generate, sample_next_token
+from cs336_basics.training.config import ModelConfig
+from cs336_basics.decoding import generate, sample_next_token
 from cs336_basics.nn.kv_cache import KVCache
 from cs336_basics.nn.transformer import TransformerLM
 from tests.staff.tiny_run import one_thread  # noqa: F401 (autouse: one CPU thread)

@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import pytest
 
-from cs336_basics.cli import main as cs336
+from grading.cli import main as cs336_staff
 from grading.grader import Limits, grade
 from grading.registry import load_problems, parse_problems
 from grading.scoring import results_json, split_points
@@ -87,7 +87,7 @@ def broken_results(tmp_path_factory) -> dict:
     submission = broken.make(REPO, tmp / "submission")
     problems = [*broken.FAILURES, broken.CORRECT]
     out = tmp / "results.json"
-    rc = cs336(["grade", str(submission), "--results", str(out), "--problems", ",".join(problems),
+    rc = cs336_staff(["grade", str(submission), "--results", str(out), "--problems", ",".join(problems),
                 "--test-timeout", "3", "--memory-mb", "1024", "--jobs", "2"])  # fmt: skip
     assert rc == 0
     return json.loads(out.read_text())
@@ -192,15 +192,15 @@ def test_unreadable_submission_still_writes_results_json_with_zero(tmp_path, cap
     with pytest.raises(SubmissionError):
         read_submission(bad)
     out = tmp_path / "results.json"
-    assert cs336(["grade", str(bad), "--results", str(out), "--problems", "adamw"]) == 2
+    assert cs336_staff(["grade", str(bad), "--results", str(out), "--problems", "adamw"]) == 2
     results = json.loads(out.read_text())
     assert results["score"] == 0 and "not a valid zip" in results["output"]
     assert_gradescope_format(results, ["adamw"])
 
 
 def test_grade_rejects_unknown_and_written_problem_ids(tmp_path, capsys):
-    assert cs336(["grade", str(tmp_path), "--problems", "no_such_problem"]) == 2
+    assert cs336_staff(["grade", str(tmp_path), "--problems", "no_such_problem"]) == 2
     assert "unknown problem id" in capsys.readouterr().err
     written = next(p.id for p in load_problems() if not p.autograded)
-    assert cs336(["grade", str(tmp_path), "--problems", written]) == 2
+    assert cs336_staff(["grade", str(tmp_path), "--problems", written]) == 2
     assert "written problems" in capsys.readouterr().err

@@ -142,7 +142,7 @@ def test_torch_compile_traces_the_model_and_matches_eager():
     """`cs336 train --compile` must trace the custom autograd Functions and RoPE (complex views do not
     trace; the compiled path uses the real form). aot_eager runs dynamo and AOT autograd, where tracing
     fails, without the minutes of C++ code generation of the default inductor backend."""
-    from cs336_basics.config import ModelConfig
+    from cs336_basics.training.config import ModelConfig
     from cs336_basics.nn.transformer import TransformerLM
 
     torch.manual_seed(0)

@@ -48,8 +48,15 @@ def test_catalogue_covers_every_autograded_problem():
 def test_ci_sample_is_small_and_spans_problems():
     sample = load_catalogue().select(sample=True)
     assert 4 <= len(sample) <= CI_SAMPLE_MAX, f"the CI sample has {len(sample)} mutants; keep 4..{CI_SAMPLE_MAX}"
-    problems = Counter(m.problem for m in sample)
+    problems = Counter(m.problem for m in sample if not m.control)
     assert max(problems.values()) == 1, f"one CI mutant per problem, to spread the sample: {problems}"
+    assert any(m.control for m in sample), "the CI sample must hold a control, so a test that rejects a legitimate variant fails CI"
+
+
+def test_controls_are_the_legitimate_variants_the_contract_names():
+    controls = {m.id for m in load_catalogue().mutants if m.control}
+    assert {"train_bpe.control_bytes_first_vocab", "adamw.control_torch_order_decay_first",
+            "input_validation.control_index_error_on_bad_ids"} <= controls, f"controls: {sorted(controls)}"  # fmt: skip
 
 
 def test_a_stale_patch_fails_loudly_naming_the_mutant():
@@ -68,6 +75,7 @@ def test_a_stale_patch_fails_loudly_naming_the_mutant():
         ("[[mutant]]\nid='a'\nproblem='p'\ndescription='d'\nfile='/abs.py'\nfind='x'\nreplace='y'\n", "relative POSIX path"),
         ("[[mutant]]\nid='a'\nproblem='p'\ndescription='d'\nfile='f.py'\nfind='x'\nreplace='x'\n", "differs from `find`"),
         ("[[mutant]]\nid='a'\nproblem='p'\ndescription='d'\nfile='f.py'\nfind='x'\nreplace='y'\n" * 2, "duplicate id"),
+        ("[[mutant]]\nid='a'\nproblem='p'\ndescription='d'\nfile='f.py'\nfind='x'\nreplace='y'\ncontrol=1\n", "`control` must be true or false"),
     ],
 )
 def test_malformed_catalogue_entries_are_rejected(text, error):
@@ -98,6 +106,9 @@ def test_judge_counts_only_ordinary_failures_as_kills():
         "timeout",
     )
     assert judge(m, {"error": "RuntimeError: collecting failed"}, 1.0).how == "grader error"
+    control = Mutant("p.ok", "p", "d", "cs336_basics/x.py", (Hunk("a", "b"),), control=True)
+    assert judge(control, _outcome("p", t1=ok), 1.0).as_expected and not judge(control, _outcome("p", t1=assertion), 1.0).as_expected
+    assert judge(m, _outcome("p", t1=assertion), 1.0).as_expected and not judge(m, _outcome("p", t1=ok), 1.0).as_expected
     bare = {"outcome": "failed", "message": "assert 3 == 4", "exc_types": ["AssertionError"]}
     assert judge(m, _outcome("p", t1=bare), 1.0).bare_message
 
@@ -110,11 +121,25 @@ def test_a_worker_that_dies_leaves_its_mutants_unclear_never_killed():
     assert report.baseline and not report.ok, "a baseline that never ran must not pass"
 
 
+def test_report_counts_kills_and_control_survivals_apart():
+    from grading.mutants.run import Report, Verdict
+
+    report = Report(verdicts=[Verdict("a", "p", "killed"), Verdict("b", "p", "survived"),
+                              Verdict("c", "p", "survived", control=True), Verdict("d", "p", "killed", control=True)],
+                    baseline=[])  # fmt: skip
+    assert (report.killed, report.kill_rate(), report.controls_survived, report.control_survival_rate()) == (1, 50.0, 1, 50.0)
+    assert not report.ok
+    assert Report(verdicts=[Verdict("a", "p", "killed"), Verdict("c", "p", "survived", control=True)], baseline=[]).ok
+
+
 def test_ci_sample_of_mutants_is_killed_by_their_own_problems_tests():
     sample = load_catalogue().select(sample=True)
     report = run_mutants(sample, ROOT, jobs=1, baseline=False)
-    lines = [f"{v.status} {v.id}: {v.how} {v.test} {v.message}" for v in report.verdicts]
+    lines = [f"{v.status} {v.id}{' (control)' if v.control else ''}: {v.how} {v.test} {v.message}" for v in report.verdicts]
     assert [v.id for v in report.verdicts] == [m.id for m in sample], "every sample mutant must get a verdict"
-    assert report.ok, "a CI mutant was not killed (strengthen the test, never weaken the mutant):\n" + "\n".join(lines)
-    bare = [v.id for v in report.verdicts if v.bare_message]
+    assert report.ok, (
+        "a CI mutant was not killed (strengthen the test, never weaken the mutant), or a control (a legitimate "
+        "variant) was rejected (the test demands too much):\n" + "\n".join(lines)
+    )
+    bare = [v.id for v in report.mutants if v.bare_message]
     assert not bare, f"killed without a message a student can act on: {bare}"

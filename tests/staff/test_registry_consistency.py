@@ -114,11 +114,23 @@ def test_handout_parser_rejects_a_malformed_problem_heading(line):
         (('id = "unicode1"', 'id = "linear"'), "duplicate id"),
         (('id = "unicode1"', 'id = "Unicode 1"'), "id must match"),
         (('points = 3', 'points = 3\nweight = 2'), "expected the keys"),
+        (('kind = "autograded"', 'kind = "autograded"\nextra = 1'), "extra must be true or false"),
+        (('kind = "written"', 'kind = "written"\nextra = true'), "only an autograded problem can be an extra"),
     ],
 )
 def test_registry_validation_names_the_bad_entry(change, message):
     with pytest.raises(RegistryError, match=message):
         parse_problems(SYNTHETIC_REGISTRY.replace(*change))
+
+
+def test_extra_problems_are_parsed_and_their_headings_must_say_so():
+    problems = parse_problems(SYNTHETIC_REGISTRY.replace('kind = "autograded"', 'kind = "autograded"\nextra = true'))
+    assert [p.extra for p in problems] == [True, False]
+    marked = "### Problem (linear): Implementing the linear module (1 point, extra)\n### Problem (unicode1): Understanding Unicode (3 points)\n"
+    headings = parse_handout_headings(marked)
+    assert [h.extra for h in headings] == [True, False] and handout_mismatches(problems, headings) == []
+    issues = handout_mismatches(problems, parse_handout_headings(marked.replace(", extra", "")))
+    assert issues == ["handout line 1: linear heading is not marked extra; the registry says an extra"]
 
 
 def test_repository_registry_is_valid():

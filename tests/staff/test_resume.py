@@ -11,11 +11,11 @@ import time
 import pytest
 import torch
 
-import cs336_basics.train as train_module
+import cs336_basics.training.loop as train_module
 from cs336_basics.checkpoint import read_checkpoint
-from cs336_basics.metrics import read_metrics
-from cs336_basics.train import TrainingDiverged, resume_training, train
-from cs336_basics.train_config import build_config
+from cs336_basics.training.config import build_config
+from cs336_basics.training.loop import TrainingDiverged, resume_training, train
+from cs336_basics.training.metrics import read_metrics
 from tests.staff.tiny_run import REPO, debug_args, one_thread, tiny_corpus  # noqa: F401 (one_thread: autouse)
 
 pytestmark = pytest.mark.staff
@@ -27,9 +27,9 @@ COMPARED = ("step", "tokens", "train_loss", "lr", "grad_norm", "val_loss", "val_
 
 
 def config_for(train_txt, val_txt, out_dir, *extra):
-    from cs336_basics import cli
-    from cs336_basics.commands.dataclass_options import given_options
-    from cs336_basics.train_config import TrainConfig
+    from cs336_basics.training import cli
+    from cs336_basics.training.config import TrainConfig
+    from cs336_basics.training.options import given_options
 
     args = cli.build_parser().parse_args(debug_args(train_txt, val_txt, out_dir, *RUN_OPTIONS, *extra))
     return build_config("debug", given_options(args, TrainConfig))

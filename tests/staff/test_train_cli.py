@@ -9,10 +9,10 @@ import json
 import numpy as np
 import pytest
 
-from cs336_basics import cli
-from cs336_basics.commands.dataclass_options import _field_paths
-from cs336_basics.metrics import read_metrics
-from cs336_basics.train_config import TRAIN_PRESETS, TrainConfig, build_config
+from cs336_basics.training import cli
+from cs336_basics.training.config import TRAIN_PRESETS, TrainConfig, build_config
+from cs336_basics.training.metrics import read_metrics
+from cs336_basics.training.options import _field_paths
 from tests.staff.tiny_run import cs336, debug_args, one_thread, tiny_corpus  # noqa: F401 (one_thread: autouse)
 
 pytestmark = pytest.mark.staff
@@ -44,6 +44,47 @@ def test_every_subcommand_help_describes_every_option(capsys):
     text = capsys.readouterr().out
     for path in _field_paths(TrainConfig):
         assert f"--{path}" in text, f"`cs336 train --help` does not list --{path}"
+
+
+def test_cs336_lists_only_student_commands_and_staff_commands_have_their_own_entry_point(capsys):
+    from grading.cli import main as staff_main
+
+    assert set(cli.SUBCOMMANDS) == {"train-tokenizer", "encode", "train", "generate", "accounting"}
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    top = capsys.readouterr().out
+    for staff in ("grade", "release", "autograder", "mutants"):
+        assert staff not in top.split(), f"`cs336 --help` lists the staff command {staff}"
+    with pytest.raises(SystemExit):
+        staff_main(["--help"])
+    staff_top = capsys.readouterr().out
+    for staff in ("grade", "release", "autograder", "mutants"):
+        assert staff in staff_top, f"`cs336-staff --help` does not list {staff}"
+
+
+def test_student_package_never_imports_grading():
+    """By AST over every module (imports and import_module strings), and by running `cs336 --help`."""
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    package = Path(cli.__file__).resolve().parents[1]
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("grading."):
+                names = [node.value]
+            offenders += [f"{path.relative_to(package.parent)}:{node.lineno}: {n}" for n in names if n.split(".")[0] == "grading"]
+    assert not offenders, f"cs336_basics imports grading: {offenders}"
+    code = "import sys; from cs336_basics.training import cli; cli.build_parser(); print(sorted(m for m in sys.modules if m.split('.')[0] == 'grading'))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]", f"building the cs336 parser loads grading modules: {loaded}"
 
 
 @pytest.mark.parametrize(
@@ -121,7 +162,7 @@ def test_generate_from_checkpoint_is_seeded(debug_run):
 
 
 def test_tokenizer_commands_round_trip(tmp_path_factory, tmp_path):
-    from cs336_basics.run_data import load_tokenizer
+    from cs336_basics.training.prepare import load_tokenizer
 
     train, _ = tiny_corpus(tmp_path_factory)
     tok_dir, ids_path = tmp_path / "tok", tmp_path / "ids.npy"
@@ -147,7 +188,7 @@ def test_presets_are_valid_and_documented():
 def test_cs336_requests_huge_pages_for_large_cpu_tensors_unless_opted_out(monkeypatch):
     import os
 
-    from cs336_basics.cpu_memory import HUGE_PAGES_ENV
+    from cs336_basics.training.system import HUGE_PAGES_ENV
 
     monkeypatch.delenv(HUGE_PAGES_ENV, raising=False)
     cs336("generate", "--checkpoint", "no/such.pt", "--prompt", "hi")

@@ -10,9 +10,15 @@ import pytest
 import torch
 
 from cs336_basics import checkpoint
-from cs336_basics.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
-from cs336_basics.config import MODEL_PRESETS
-from cs336_basics.data import get_batch, load_tokens, save_tokens
+from cs336_basics.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    read_checkpoint,
+    save_checkpoint,
+)
+from cs336_basics.data import get_batch
+from cs336_basics.training.config import MODEL_PRESETS
+from cs336_basics.training.prepare import load_tokens, save_tokens
 
 pytestmark = pytest.mark.staff
 

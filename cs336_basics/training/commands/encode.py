@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from cs336_basics.cli import UserError
+from cs336_basics.training.cli import UserError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cs336_basics.run_data import load_tokenizer
+    from cs336_basics.training.prepare import load_tokenizer
 
     source, out = Path(args.input), Path(args.out)
     if not source.is_file():

@@ -3,7 +3,8 @@
     uv run cs336 accounting --preset tinystories-17m
     uv run cs336 accounting --preset shakespeare --set head_dim=256 --batch-size 64 --dtype bfloat16
 
-The numbers come from `cs336_basics.accounting` (the same functions handout.md quotes).
+The numbers come from `cs336_basics.accounting` (the same functions handout.md quotes); the model
+config comes from `cs336_basics.training.config.build_config`, as in `cs336 train`.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ import argparse
 import dataclasses
 
 from cs336_basics import accounting
-from cs336_basics.cli import UserError
-from cs336_basics.config import MODEL_PRESETS, ModelConfig
+from cs336_basics.training.cli import UserError
+from cs336_basics.training.config import TRAIN_PRESETS, ModelConfig, build_config
 
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preset", default="shakespeare", choices=sorted(MODEL_PRESETS), help="model preset (default: shakespeare)")
+    parser.add_argument("--preset", default="shakespeare", choices=sorted(TRAIN_PRESETS), help="model preset (default: shakespeare)")
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -34,29 +35,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", default="float32", choices=sorted(DTYPE_BYTES), help="storage dtype (default: float32)")
 
 
-def build_config(preset: str, overrides: list[str]) -> ModelConfig:
-    """The preset with `FIELD=VALUE` overrides applied. Derived fields are recomputed unless overridden
-    themselves: d_ff when d_model or ffn changes, head_dim when d_model or num_heads changes, so
-    `--set d_model=1600` does not keep a stale d_ff."""
+def model_config(preset: str, overrides: list[str]) -> ModelConfig:
+    """The preset's model with `FIELD=VALUE` overrides applied by `build_config`, the function `cs336 train`
+    uses, so both derive d_ff and head_dim alike: `--set ffn=silu` on shakespeare gives d_ff = 4 * 256 = 1024,
+    `--set d_model=1600` re-derives d_ff and head_dim unless they are set too."""
     fields = {f.name: f for f in dataclasses.fields(ModelConfig)}
-    data = MODEL_PRESETS[preset].to_dict()
+    current = TRAIN_PRESETS[preset].model.to_dict()
     parsed: dict[str, object] = {}
     for text in overrides:
         name, sep, value = text.partition("=")
         if not sep or name not in fields:
             raise UserError(f"--set expects FIELD=VALUE with FIELD one of {sorted(fields)}, got {text!r}")
-        current = data[name]
+        kind = type(current[name])
         try:
-            parsed[name] = type(current)(value) if isinstance(current, (int, float)) else value
+            parsed[name] = kind(value) if kind in (int, float) else value
         except ValueError:
-            raise UserError(f"--set {name}: expected a {type(current).__name__}, got {value!r}") from None
-    if {"d_model", "ffn"} & parsed.keys() and "d_ff" not in parsed:
-        data["d_ff"] = None
-    if {"d_model", "num_heads"} & parsed.keys() and "head_dim" not in parsed:
-        data["head_dim"] = None
-    data.update(parsed)
+            raise UserError(f"--set {name}: expected a {kind.__name__}, got {value!r}") from None
     try:
-        return ModelConfig.from_dict(data)
+        return build_config(preset, {"model": parsed}).model
     except ValueError as e:
         raise UserError(str(e)) from None
 
@@ -110,7 +106,7 @@ def report(config: ModelConfig, batch_size: int, seq_len: int | None, dtype: str
 
 
 def run(args: argparse.Namespace) -> int:
-    config = build_config(args.preset, args.overrides)
+    config = model_config(args.preset, args.overrides)
     if args.batch_size <= 0:
         raise UserError(f"--batch-size must be positive, got {args.batch_size}")
     if args.seq_len is not None and not 0 < args.seq_len <= config.context_length:

@@ -2,7 +2,7 @@
 
 With the cache, the prompt is run once (prefill) and every new token costs one position: its keys and
 values are appended to the cache and its query attends to all of them. Without it, every step re-runs
-the whole prefix, which is what the cache must reproduce exactly (tests/staff/test_generate.py).
+the whole prefix, which is what the cache must reproduce exactly.
 Temperature 0 means greedy decoding (argmax), as does top-p close to 0.
 """
 
@@ -40,7 +40,7 @@ def sample_next_token(
     # END SOLUTION
 
 
-@torch.inference_mode()  # like no_grad, minus view/version tracking: ~5% per decoded token
+@torch.inference_mode()  # like no_grad, and also skips autograd's view and version tracking
 def generate(
     model: nn.Module,
     prompt: list[int],

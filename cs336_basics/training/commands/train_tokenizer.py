@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from cs336_basics.cli import UserError
+from cs336_basics.training.cli import UserError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,9 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cs336_basics.run_data import save_tokenizer
     from cs336_basics.tokenizer.tokenizer import Tokenizer
     from cs336_basics.tokenizer.train_bpe import train_bpe
+    from cs336_basics.training.prepare import save_tokenizer
 
     source = Path(args.input)
     if not source.is_file():

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import argparse
 
-from cs336_basics.cli import UserError
-from cs336_basics.commands.dataclass_options import add_dataclass_options, given_options
-from cs336_basics.train_config import TRAIN_PRESETS, TrainConfig, build_config, load_config_file
+from cs336_basics.training.cli import UserError
+from cs336_basics.training.config import (
+    TRAIN_PRESETS,
+    TrainConfig,
+    build_config,
+    load_config_file,
+)
+from cs336_basics.training.options import add_dataclass_options, given_options
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(str(e)) from e
 
     from cs336_basics.checkpoint import CheckpointError
-    from cs336_basics.train import TrainingDiverged, resume_training, train
+    from cs336_basics.training.loop import TrainingDiverged, resume_training, train
 
     try:
         if config is None:

@@ -1,9 +1,10 @@
-"""Typed configuration of a training run (data, optimiser, loop) and the named training presets.
+"""Typed configuration of a run, the named presets, and the one function that builds a config from them.
 
-A `TrainConfig` nests the `ModelConfig` of `cs336_basics.config` with a `DataConfig` and an
-`OptimConfig`; each validates itself and names the bad field. The `cs336 train` options are derived from
-these dataclasses (`--model.d_model 256`, `--optim.lr 3e-3`, `--steps 500`), and a checkpoint stores
-`TrainConfig.to_dict()` so a run can be resumed or sampled without flags.
+`ModelConfig` (the architecture) nests in a `TrainConfig` with a `DataConfig` and an `OptimConfig`;
+each validates itself in `__post_init__` and names the bad field. `build_config` applies overrides to a
+preset: `cs336 train` (options `--model.d_model 256`, `--optim.lr 3e-3`, `--steps 500`, and a --config
+file) and `cs336 accounting` (`--set d_model=512`) both call it, so they derive d_ff and head_dim the
+same way. A checkpoint stores `TrainConfig.to_dict()` so a run can be resumed or sampled without flags.
 """
 
 from __future__ import annotations
@@ -15,14 +16,112 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from cs336_basics.config import MODEL_PRESETS, ModelConfig, default_d_ff
-
-Device = Literal["auto", "cpu", "cuda", "mps"]
-
 
 def _check(condition: bool, name: str, message: str) -> None:
+    """Raise ValueError("name: message") unless `condition`; `name` is the field's path, e.g. "OptimConfig.lr"."""
     if not condition:
         raise ValueError(f"{name}: {message}")
+
+
+def from_dict(cls: type, data: dict, where: str | None = None):
+    """`cls(**data)` for a config dataclass, naming any unknown key (a typo in a config file or a checkpoint).
+
+    Example: from_dict(OptimConfig, {"lr": 1e-3}).lr -> 0.001; {"lrr": 1} raises "OptimConfig: unknown field(s) ['lrr']".
+    """
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"{where or cls.__name__}: unknown field(s) {unknown}; known fields are {sorted(known)}")
+    return cls(**data)
+
+
+Position = Literal["rope", "sinusoidal", "learned", "none"]
+Norm = Literal["pre", "post", "none"]
+FFN = Literal["swiglu", "silu"]
+
+
+def default_d_ff(d_model: int) -> int:
+    """About 8/3 * d_model (keeps SwiGLU's parameter count equal to a 4*d_model SiLU FFN), rounded to a
+    multiple of 64 for efficient matrix shapes. Example: default_d_ff(512) -> 1344."""
+    return max(64, round(8 * d_model / 3 / 64) * 64)
+
+
+@dataclass
+class ModelConfig:
+    """Architecture of a Transformer LM; the defaults are the CS336 pre-norm / RoPE / SwiGLU model."""
+
+    vocab_size: int
+    """Number of token ids the embedding and the LM head cover."""
+    context_length: int
+    """Longest input sequence the model accepts (and the size of the position tables)."""
+    d_model: int
+    """Width of the residual stream."""
+    num_layers: int
+    """Number of Transformer blocks."""
+    num_heads: int
+    """Number of attention heads."""
+    d_ff: int | None = None
+    """Hidden width of the feed-forward network; None means the parameter-matched default:
+    `default_d_ff(d_model)` (≈ 8/3 d_model) for swiglu, 4 * d_model for silu."""
+    rope_theta: float = 10000.0
+    """RoPE base Θ (Su et al. 2021): angle of pair k at position i is i / Θ^(2k/head_dim)."""
+    head_dim: int | None = None
+    """Width of each head; None means d_model // num_heads. head_dim = d_model gives wide heads."""
+    position: Position = "rope"
+    """Position information: rope, sinusoidal (added to the embeddings), learned (added) or none (NoPE)."""
+    norm: Norm = "pre"
+    """Placement of RMSNorm in each block: pre (before each sub-layer), post (after the residual add) or none."""
+    ffn: FFN = "swiglu"
+    """Feed-forward network: swiglu (gated, three matrices) or silu (two matrices, for the ablation)."""
+    eps: float = 1e-5
+    """RMSNorm epsilon, added inside the square root."""
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "context_length", "d_model", "num_layers", "num_heads"):
+            value = getattr(self, name)
+            _check(isinstance(value, int) and value > 0, f"ModelConfig.{name}", f"must be a positive integer, got {value!r}")
+        for name, allowed in (("position", Position), ("norm", Norm), ("ffn", FFN)):
+            choices = allowed.__args__
+            _check(getattr(self, name) in choices, f"ModelConfig.{name}", f"must be one of {choices}, got {getattr(self, name)!r}")
+        if self.d_ff is None:
+            # Three d_model x d_ff matrices at 8/3 d_model hold as many weights as two at 4 d_model.
+            self.d_ff = default_d_ff(self.d_model) if self.ffn == "swiglu" else 4 * self.d_model
+        _check(isinstance(self.d_ff, int) and self.d_ff > 0, "ModelConfig.d_ff", f"must be a positive integer, got {self.d_ff!r}")
+        if self.head_dim is None:
+            _check(
+                self.d_model % self.num_heads == 0,
+                "ModelConfig.num_heads",
+                f"d_model={self.d_model} is not divisible by num_heads={self.num_heads}; set head_dim explicitly",
+            )
+            self.head_dim = self.d_model // self.num_heads
+        _check(isinstance(self.head_dim, int) and self.head_dim > 0, "ModelConfig.head_dim", f"must be positive, got {self.head_dim!r}")
+        if self.position == "rope":
+            _check(self.head_dim % 2 == 0, "ModelConfig.head_dim", f"RoPE rotates pairs, so head_dim must be even, got {self.head_dim}")
+        _check(self.rope_theta > 0, "ModelConfig.rope_theta", f"must be positive, got {self.rope_theta!r}")
+        _check(self.eps > 0, "ModelConfig.eps", f"must be positive, got {self.eps!r}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelConfig:
+        return from_dict(cls, data)
+
+
+# Named model sizes. The training presets (data, optimiser, steps) build on these.
+MODEL_PRESETS: dict[str, ModelConfig] = {
+    # tiny, for tests and CI
+    "debug": ModelConfig(vocab_size=512, context_length=32, d_model=64, num_layers=2, num_heads=4, d_ff=128),
+    # the default laptop-CPU run on the embedded Shakespeare corpus
+    "shakespeare": ModelConfig(vocab_size=4096, context_length=128, d_model=256, num_layers=4, num_heads=8),
+    # the 17M-parameter (non-embedding) model the CS336 2025 handout recommends for TinyStories
+    "tinystories-17m": ModelConfig(
+        vocab_size=10000, context_length=256, d_model=512, num_layers=4, num_heads=16, d_ff=1344, rope_theta=10000.0
+    ),
+}
+
+
+Device = Literal["auto", "cpu", "cuda", "mps"]
 
 
 @dataclass
@@ -130,9 +229,9 @@ class TrainConfig:
         if isinstance(self.model, dict):
             self.model = ModelConfig.from_dict(self.model)
         if isinstance(self.data, dict):
-            self.data = _from_dict(DataConfig, self.data, "TrainConfig.data")
+            self.data = from_dict(DataConfig, self.data, "TrainConfig.data")
         if isinstance(self.optim, dict):
-            self.optim = _from_dict(OptimConfig, self.optim, "TrainConfig.optim")
+            self.optim = from_dict(OptimConfig, self.optim, "TrainConfig.optim")
         for name in ("steps", "batch_size", "log_interval", "eval_interval", "eval_tokens", "checkpoint_interval"):
             value = getattr(self, name)
             _check(isinstance(value, int) and value > 0, f"TrainConfig.{name}", f"must be a positive integer, got {value!r}")
@@ -152,15 +251,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
-        return _from_dict(cls, data, "TrainConfig")
-
-
-def _from_dict(cls: type, data: dict, where: str):
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"{where}: unknown field(s) {unknown}; known fields are {sorted(known)}")
-    return cls(**data)
+        return from_dict(cls, data)
 
 
 TRAIN_PRESETS: dict[str, TrainConfig] = {
@@ -241,21 +332,19 @@ def load_config_file(path: str | Path) -> dict:
 def build_config(preset: str, *overrides: dict) -> TrainConfig:
     """The preset's config with each nested `overrides` dict applied in turn, validated.
 
-    A model override of d_model or num_heads re-derives d_ff and head_dim unless those are set too
-    (so `--model.d_model 512` on a preset gives d_ff = default_d_ff(512), not the preset's value).
-    Example: build_config("debug", {"model": {"d_model": 128}}).model.d_ff -> 320.
+    Derived model fields follow the fields they derive from, unless an override sets them too:
+    d_ff is re-derived (`ModelConfig.d_ff`: 8/3 d_model rounded for swiglu, 4 d_model for silu) when
+    d_model or ffn changes, and head_dim (d_model // num_heads) when d_model or num_heads changes.
+    Example: build_config("shakespeare", {"model": {"ffn": "silu"}}).model.d_ff -> 1024 (4 * 256).
     """
     if preset not in TRAIN_PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(TRAIN_PRESETS)}")
-    base = TRAIN_PRESETS[preset]
-    merged = base.to_dict()
+    merged = TRAIN_PRESETS[preset].to_dict()
     for layer in overrides:
         _deep_update(merged, layer, "TrainConfig")
-    model_set = set().union(*(layer.get("model", {}) for layer in overrides)) if overrides else set()
-    m = merged["model"]
-    if "d_model" in model_set and "d_ff" not in model_set and base.model.d_ff == default_d_ff(base.model.d_model):
-        m["d_ff"] = None
+    model_set = set().union(*(layer.get("model", {}) for layer in overrides))
+    if {"d_model", "ffn"} & model_set and "d_ff" not in model_set:
+        merged["model"]["d_ff"] = None
     if {"d_model", "num_heads"} & model_set and "head_dim" not in model_set:
-        if base.model.head_dim == base.model.d_model // base.model.num_heads:
-            m["head_dim"] = None
+        merged["model"]["head_dim"] = None
     return TrainConfig.from_dict(merged)

@@ -1,6 +1,6 @@
-"""Large CPU tensors on transparent huge pages, requested before torch allocates its first tensor.
+"""The machine a run uses: the CPU cores this process may run on, and transparent huge pages for large CPU tensors.
 
-A CPU training step allocates and frees hundreds of MB of activations (attention scores, logits, their
+Why huge pages: a CPU training step allocates and frees hundreds of MB of activations (attention scores, logits, their
 gradients). The C allocator hands blocks this large out as fresh memory mappings, so with 4 KiB pages
 every new buffer takes one page fault per 4 KiB on first touch: measured on the shakespeare preset,
 ~70k faults and ~20% of a step's CPU time in the kernel. PyTorch's CPU allocator
@@ -23,3 +23,10 @@ def request_huge_pages() -> bool:
     importing torch: it has no effect once torch has allocated a CPU tensor."""
     os.environ.setdefault(HUGE_PAGES_ENV, "1")
     return os.environ[HUGE_PAGES_ENV] == "1"
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on: its affinity mask where the OS has one (a container or
+    `taskset` may allow fewer than the machine has), else os.cpu_count(). The default process count of
+    the tokenizer's parallel paths and the thread count of a CPU training run."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -22,16 +22,21 @@ from torch.nn.parallel import DistributedDataParallel
 
 from cs336_basics.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from cs336_basics.data import get_batch
-from cs336_basics.distributed import Dist, init_distributed, parameter_digest, shutdown_distributed
-from cs336_basics.evaluation import EvalResult, evaluate, unigram_baseline
-from cs336_basics.metrics import MetricsLog, plot_losses
 from cs336_basics.nn.loss import cross_entropy
 from cs336_basics.nn.transformer import TransformerLM
 from cs336_basics.optim.adamw import AdamW
 from cs336_basics.optim.clipping import clip_gradients
 from cs336_basics.optim.schedule import get_lr_cosine_schedule
-from cs336_basics.run_data import prepare_data
-from cs336_basics.train_config import TrainConfig
+from cs336_basics.training.config import TrainConfig
+from cs336_basics.training.distributed import (
+    Dist,
+    init_distributed,
+    parameter_digest,
+    shutdown_distributed,
+)
+from cs336_basics.training.evaluation import EvalResult, evaluate, unigram_baseline
+from cs336_basics.training.metrics import MetricsLog, plot_losses
+from cs336_basics.training.prepare import prepare_data
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -228,8 +233,8 @@ def _write_samples(config: TrainConfig, model: torch.nn.Module, tokenizer_dir: P
     """Generate config.samples texts, print them and save them to samples.txt."""
     if config.samples == 0 or tokenizer_dir is None:
         return []
-    from cs336_basics.generate import generate_text
-    from cs336_basics.run_data import load_tokenizer
+    from cs336_basics.decoding import generate_text
+    from cs336_basics.training.prepare import load_tokenizer
 
     tokenizer = load_tokenizer(tokenizer_dir)
     samples = [

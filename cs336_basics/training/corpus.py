@@ -24,7 +24,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from cs336_basics.atomic import atomic_write
+from cs336_basics.training.atomic import atomic_write
 
 END_OF_TEXT = "<|endoftext|>"
 VALIDATION_PLAYS: tuple[str, ...] = ("Macbeth", "Twelfth Night")

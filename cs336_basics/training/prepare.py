@@ -7,12 +7,16 @@
 `RUN/data/manifest.json` records what the cache was built from (source files with size and mtime,
 vocabulary size, special token); a re-run whose sources match reuses everything, and any change
 rebuilds it. Only one process (rank 0) prepares; the others read the finished cache.
+
+Token files are 1-D `.npy` arrays (`save_tokens` writes them, `load_tokens` memory-maps them), and a
+tokenizer directory holds vocab.json, merges.txt and special_tokens.json (`save_tokenizer`).
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -20,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
-from cs336_basics.atomic import atomic_write
-from cs336_basics.data import load_tokens
-from cs336_basics.train_config import TrainConfig
+from cs336_basics.training.atomic import atomic_write
+from cs336_basics.training.config import TrainConfig
 
 TOKENIZER_DIR = "tokenizer"
 VOCAB_FILE, MERGES_FILE, SPECIALS_FILE = "vocab.json", "merges.txt", "special_tokens.json"
@@ -122,9 +126,9 @@ def prepare_data(config: TrainConfig, run_dir: str | Path, write: bool = True, l
 
 
 def _build(config: TrainConfig, data_dir: Path, tok_dir: Path, log: Callable[[str], None]) -> dict:
-    from cs336_basics.corpus import write_shakespeare_corpus
     from cs336_basics.tokenizer.tokenizer import Tokenizer
     from cs336_basics.tokenizer.train_bpe import train_bpe
+    from cs336_basics.training.corpus import write_shakespeare_corpus
 
     data = config.data
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -181,3 +185,46 @@ def _check_ids(tokens: np.ndarray, name: str, vocab_size: int) -> None:
     if top >= vocab_size:
         raise ValueError(f"DataConfig.{name}: token id {top} is out of range for ModelConfig.vocab_size={vocab_size}")
 
+
+def save_tokens(path: str | os.PathLike, ids: npt.ArrayLike) -> Path:
+    """Write token ids as a 1-D `.npy` array, atomically, and return the path.
+
+    The dtype is uint16 when every id is below 2**16 (vocabularies up to 65,536 ids: half the disk and
+    page cache of uint32), else uint32. The file is written to a temporary name in the same directory
+    and renamed, so a crash never leaves a half-written token file behind.
+
+    Example: save_tokens("train.npy", [5, 300, 65535]) writes a uint16 array of 3 tokens.
+    """
+    path = Path(path)
+    array = np.asarray(ids)
+    if array.ndim != 1:
+        raise ValueError(f"save_tokens: ids must be 1-D, got shape {array.shape}")
+    if array.size and not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"save_tokens: ids must be integers, got dtype {array.dtype}")
+    low, high = (int(array.min()), int(array.max())) if array.size else (0, 0)
+    if low < 0 or high >= 2**32:
+        raise ValueError(f"save_tokens: token ids must lie in [0, 2**32), got range [{low}, {high}]")
+    array = array.astype(np.uint16 if high < 2**16 else np.uint32, copy=False)
+    with atomic_write(path) as f:
+        np.save(f, array, allow_pickle=False)
+    return path
+
+
+def load_tokens(path: str | os.PathLike) -> np.ndarray:
+    """Open a token file written by `save_tokens` (or `encode`) as a read-only memory map.
+
+    Nothing is read until indexed, so a corpus larger than RAM is fine. Raises FileNotFoundError for a
+    missing file and ValueError for a file that is not a 1-D integer `.npy` array.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"token file {str(path)!r} does not exist (create it with `cs336 encode`)")
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise ValueError(f"token file {str(path)!r} is not a readable .npy array (truncated or corrupt?): {e}") from e
+    if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(
+            f"token file {str(path)!r} must hold a 1-D integer array, got {array.ndim}-D {array.dtype}"
+        )
+    return array

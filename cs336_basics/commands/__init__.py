@@ -1,1 +1,0 @@
-"""Subcommands of the `cs336` command line (one module each; see cs336_basics/cli.py)."""
