@@ -215,8 +215,13 @@ def grade(
             spec.update(
                 tree=str(work / "trusted"), pristine=str(work / "trusted"), isolated=True,
                 worker_tree=str(work / "worker"), hide=[str(Path(h).resolve()) for h in hidden],
-                disk_mb=limits.disk_mb, heldout_seed=secrets.randbits(63),
+                disk_mb=limits.disk_mb, heldout_seed_file=str(work / "heldout_seed"),
             )  # fmt: skip
+            # In a root-only file, not in the spec: the runner (whose memory every worker inherits by
+            # fork) never holds the seed; a trusted test process reads it after forking its zygote.
+            fd = os.open(work / "heldout_seed", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(str(secrets.randbits(63)))
             from grading.isolation.jail import Jail
 
             degraded = Jail(work, work, work, work, work).degraded

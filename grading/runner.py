@@ -113,7 +113,7 @@ class Runner:
             "uid_log": str(self.out / "workers" / f"{tag}.uids"),
             "hide": self.spec.get("hide", []),
             "disk_mb": self.spec.get("disk_mb", 512),
-            "heldout_seed": self.spec.get("heldout_seed"),
+            "heldout_seed_file": self.spec.get("heldout_seed_file"),
         }
 
     def sweep_workers(self, tag: str = "*") -> None:

@@ -80,8 +80,8 @@ def run_child(tree: Path, args: list[str], log: Path, memory_bytes: int | None, 
         if isolation is not None:
             zygote, shared = start_zygote(tree, isolation, memory_bytes)
             args = [*args, f"--basetemp={shared / 'pytest'}"]
-            if isolation.get("heldout_seed") is not None:  # set after the zygote forked: no worker inherits it
-                os.environ["CS336_HELDOUT_SEED"] = str(isolation["heldout_seed"])
+            if isolation.get("heldout_seed_file"):  # read after the zygote forked: no worker inherits it
+                os.environ["CS336_HELDOUT_SEED"] = Path(isolation["heldout_seed_file"]).read_text().strip()
         if memory_bytes is not None:
             limit = data_segment_bytes() + memory_bytes
             resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))

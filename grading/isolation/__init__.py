@@ -40,7 +40,8 @@ def remote_error(type_name: str, message: str, remote_traceback: str = "") -> Re
     if cls is None:
         builtin = getattr(builtins, name, None)
         bases: tuple[type, ...] = (RemoteError,)
-        if isinstance(builtin, type) and issubclass(builtin, Exception) and builtin is not Exception:
+        # (not SyntaxError's family: its str() and pytest's display read fields a remote copy lacks)
+        if isinstance(builtin, type) and issubclass(builtin, Exception) and not issubclass(builtin, SyntaxError) and builtin is not Exception:
             bases = (RemoteError, builtin)  # `pytest.raises(ValueError)` holds as it does in-process
         attrs = {"type_name": name, "__module__": "builtins" if builtin is not None else "student", "__qualname__": name}
         try:

@@ -259,16 +259,20 @@ def install(tree: Path, zygote, shared: Path) -> Connection:
         setattr(tests, name.split(".")[1], module)
     connection.ensure()  # starts the worker and imports the submission's adapters there once
     if connection.import_error is not None:
-        adapters = sys.modules["tests.adapters"]
-        adapters.__class__ = _BrokenAdapters
-        adapters.__dict__["_error"] = connection.import_error
+        # The submission's adapters do not import: importing them (or tests/scenarios.py, which imports
+        # them) fails with their error, so each test module fails to import as it does in-process.
+        for name in PROXIED:
+            del sys.modules[name]
+            delattr(tests, name.split(".")[1])
+        sys.meta_path.insert(0, _FailingImport(connection.import_error))
     return connection
 
 
-class _BrokenAdapters(ProxyModule):
-    """tests.adapters when the submission's file does not import: importing any hook raises its error."""
+class _FailingImport(importlib.abc.MetaPathFinder):
+    def __init__(self, error: RemoteError):
+        self.error = error
 
-    def __getattr__(self, name: str):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        raise self.__dict__["_error"]
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname in PROXIED:
+            raise self.error
+        return None

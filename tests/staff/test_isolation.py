@@ -279,3 +279,38 @@ def test_the_worker_tree_holds_the_submission_and_inputs_but_no_test_oracle_or_e
     assert "tests/scenarios.py" in files and any(f.startswith("tests/fixtures/bpe_corpora/") for f in files)
     leaked = [f for f in files if f.endswith((".npz", ".npy")) or "/test_" in f or "oracles" in f or f.endswith("conftest.py")]
     assert leaked == [], f"the worker could read {leaked}"
+
+
+def test_the_trusted_process_gets_a_fresh_heldout_seed_that_no_worker_can_find(tmp_path):
+    pristine, submission_dir = mini.make_tree(tmp_path, REPO / "grading" / "registry.py", REPO / "tests" / "conftest.py")
+    (pristine / "tests" / "test_collect.py").write_text(textwrap.dedent("""
+        import os
+        import pytest
+        from tests import adapters
+
+        pytestmark = pytest.mark.problem("collect")
+
+        def test_seed_is_here_and_not_there():
+            seed = os.environ["CS336_HELDOUT_SEED"]
+            assert seed.isdigit()
+            env, candidates = adapters.needed_by_collect()
+            assert not env and seed not in candidates and int(seed) not in candidates, "the worker found the held-out seed"
+    """))
+    (submission_dir / "tests" / "adapters.py").write_text(textwrap.dedent("""
+        def needed_by_collect():
+            import gc, os
+            found = set()  # every long number in any dict or list of this process's memory
+            for o in gc.get_objects():
+                values = o.values() if isinstance(o, dict) else o if isinstance(o, list) else ()
+                for v in list(values):
+                    if (type(v) is int and v > 2**40) or (type(v) is str and v.isdigit() and len(v) >= 12):
+                        found.add(v)
+            try:
+                environ = open("/proc/self/environ", "rb").read()
+            except OSError:  # after setuid the process is not dumpable: /proc/self is root's
+                environ = b""
+            return "CS336_HELDOUT_SEED" in os.environ or b"HELDOUT" in environ, sorted(found, key=str)[:100000]
+    """))
+    problems = [p for p in parse_problems(mini.MINI_PROBLEMS) if p.id == "collect"]
+    result = grade(read_submission(submission_dir), pristine, problems, Limits(test_timeout=10, jobs=1), staff=None)
+    assert result.score == 1, result.report()
