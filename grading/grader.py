@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grading.honour import attach_notes as attach_honour_notes
 from grading.registry import Problem
 from grading.scoring import ProblemScore, score_problem, table
 from grading.submission import Submission, overlay
@@ -237,6 +238,7 @@ def grade(
     outcomes = outcome.get("problems", {})
     scores = [score_problem(p, outcomes.get(p.id, {}), test_map) for p in problems]
     result = GradeResult(scores, test_map, outcomes, notes, error=error)
+    attach_honour_notes(result, submission, pristine)  # a static scan: visible notes, no deduction
     if error:
         for s in scores:
             s.notes.append("grading failed before this problem could run (a grader error, not your code)")

@@ -1,9 +1,10 @@
 """Points: how a problem's points are split over its tests, the per-problem table, and results.json.
 
 The rule (also in the starter README): a problem's points are split equally over its test functions,
-and a test function's share equally over its parametrised cases. A problem earns the exact sum of the
-shares of its passing tests, reported rounded to 2 decimals; full marks are exact, and the total is the
-sum of the reported problem scores. A test skipped by a `skipif` marker in the grading environment (a
+and a test function's share equally over its parametrised cases; when a problem has held-out tests
+(grading/heldout/, see `split_points`), they carry 2/3 of its points and the public tests 1/3, each
+part split that way. A problem earns the exact sum of the shares of its passing tests, reported
+rounded to 2 decimals; full marks are exact, and the total is the sum of the reported problem scores. A test skipped by a `skipif` marker in the grading environment (a
 GPU-only test on a CPU grader) is left out of the split; a skip raised while the test runs is a failure.
 """
 
@@ -22,17 +23,36 @@ MAX_OUTPUT_CHARS = 8000  # per Gradescope test entry: long outputs make the page
 TABLE_FAILURES = 3  # failing tests listed per problem in the printed table
 
 
-def split_points(points: int, nodeids: list[str]) -> dict[str, Fraction]:
-    """Share of `points` of each test: equal per test function, then equal per parametrised case.
+HELDOUT_PREFIX = "grading/heldout/"  # node ids of the held-out tests (staff-only, fresh inputs per grading run)
+HELDOUT_SHARE = Fraction(2, 3)  # of a problem's points, when it has held-out tests (and public ones)
 
-    Example: split_points(3, ["f[a]", "f[b]", "g"]) -> {"f[a]": 3/4, "f[b]": 3/4, "g": 3/2}.
+
+def split_points(points: int, nodeids: list[str]) -> dict[str, Fraction]:
+    """Share of `points` of each test.
+
+    Held-out tests (node ids under grading/heldout/) get 2/3 of the points when the problem has any,
+    the public tests the other 1/3; a problem with only one kind gives that kind all its points. Within
+    each kind, the share is equal per test function, then equal per parametrised case.
+
+    Example: split_points(3, ["tests/t.py::f[a]", "tests/t.py::f[b]", "grading/heldout/t.py::h"])
+    -> {"tests/t.py::f[a]": 1/2, "tests/t.py::f[b]": 1/2, "grading/heldout/t.py::h": 2};
+    without the held-out test, f[a] and f[b] get 3/2 each.
     """
+    heldout = [n for n in nodeids if n.startswith(HELDOUT_PREFIX)]
+    public = [n for n in nodeids if not n.startswith(HELDOUT_PREFIX)]
+    if heldout and public:
+        return {**_split_equally(points * (1 - HELDOUT_SHARE), public), **_split_equally(points * HELDOUT_SHARE, heldout)}
+    return _split_equally(Fraction(points), nodeids)
+
+
+def _split_equally(points: Fraction, nodeids: list[str]) -> dict[str, Fraction]:
+    """Equal per test function (node id up to "["), then equal per parametrised case."""
     if not nodeids:
         return {}
     functions: dict[str, list[str]] = {}
     for nodeid in nodeids:
         functions.setdefault(nodeid.split("[", 1)[0], []).append(nodeid)
-    per_function = Fraction(points, len(functions))
+    per_function = points / len(functions)
     return {n: per_function / len(cases) for cases in functions.values() for n in cases}
 
 

@@ -23,3 +23,14 @@ def release_check(tmp_path_factory: pytest.TempPathFactory) -> Verification:
     starter = tmp_path_factory.mktemp("release") / "starter"
     build_starter(REPO, starter)
     return verify_starter(starter, REPO, Limits(jobs=default_jobs()), install_deps=True)
+
+
+# The release check builds a starter, installs it and grades the reference and the starter (minutes on a
+# busy 2-core machine): the suite-wide 120 s hang guard would cut it off, so its users get a longer one.
+RELEASE_CHECK_TIMEOUT_S = 900
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "release_check" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.timeout(RELEASE_CHECK_TIMEOUT_S))
