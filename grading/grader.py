@@ -35,6 +35,7 @@ COPY_IGNORE_NAMES = (".venv", ".git", "__pycache__", "*.pyc", ".pytest_cache", "
 COPY_IGNORE = shutil.ignore_patterns(*COPY_IGNORE_NAMES)
 RUNNER_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "VIRTUAL_ENV", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES")
 STAFF_FOR_TRUSTED = ("grading/heldout", "tests/oracles")
+HELDOUT_SCENARIOS = "grading/heldout/scenarios.py"
 WORKER_LEFT_OUT = ("conftest.py", "make_fixtures.py")
 
 
@@ -122,7 +123,7 @@ def make_trusted_tree(pristine: Path, dest: Path, staff: Path | None) -> None:
             shutil.copytree(source, target, ignore=COPY_IGNORE, symlinks=False)
 
 
-def make_worker_tree(pristine: Path, submission: Submission | None, dest: Path) -> None:
+def make_worker_tree(pristine: Path, submission: Submission | None, dest: Path, staff: Path | None = None) -> None:
     """The tree the worker imports from: the starter's package with the submission over it, the
     submission's adapters, the public helpers of tests/ (scenarios, common), and the fixtures' input
     files; no test module, no oracle and no fixture archive (they hold the expected values)."""
@@ -135,6 +136,11 @@ def make_worker_tree(pristine: Path, submission: Submission | None, dest: Path) 
     fixtures = pristine / "tests" / "fixtures"
     if fixtures.is_dir():
         shutil.copytree(fixtures, tests / "fixtures", ignore=shutil.ignore_patterns("*.npz", "*.npy", *COPY_IGNORE_NAMES))
+    if staff is not None and (staff / HELDOUT_SCENARIOS).is_file():  # stateful held-out calls, no expected value
+        for rel in ("grading/__init__.py", "grading/heldout/__init__.py"):
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            (dest / rel).write_text("")
+        shutil.copy2(staff / HELDOUT_SCENARIOS, dest / HELDOUT_SCENARIOS)
     if submission is not None:
         overlay(submission, dest)
     (dest / "cs336_basics" / "__init__.py").touch(exist_ok=True)
@@ -211,7 +217,7 @@ def grade(
         if isolated:
             staff_root = Path(staff).resolve() if staff is not None else None
             make_trusted_tree(Path(pristine), work / "trusted", staff_root)
-            make_worker_tree(Path(pristine), submission, work / "worker")
+            make_worker_tree(Path(pristine), submission, work / "worker", staff_root)
             hidden = [work, Path(pristine), *(Path(h) for h in hide)] + ([staff_root] if staff_root else [])
             spec.update(
                 tree=str(work / "trusted"), pristine=str(work / "trusted"), isolated=True,

@@ -27,7 +27,11 @@ from pathlib import Path
 
 from grading.isolation import RemoteError, remote_error, wire
 
-PROXIED = {"tests.adapters": "tests/adapters.py", "tests.scenarios": "tests/scenarios.py"}
+PROXIED = {
+    "tests.adapters": "tests/adapters.py",
+    "tests.scenarios": "tests/scenarios.py",
+    "grading.heldout.scenarios": "grading/heldout/scenarios.py",  # the held-out tests' stateful calls
+}
 MAX_WORKERS = 30  # fresh workers one trusted process may start (each crash or timeout costs one)
 
 
@@ -251,19 +255,23 @@ def install(tree: Path, zygote, shared: Path) -> Connection:
     """Put the proxy modules in place of tests.adapters / tests.scenarios; forbid importing cs336_basics."""
     connection = Connection(zygote, shared)
     sys.meta_path.insert(0, _NoSubmission())
-    import tests
+    import importlib
 
     for name, rel in PROXIED.items():
+        if not (Path(tree) / rel).exists():
+            continue
+        package, _, attr = name.rpartition(".")
         module = ProxyModule(name, connection, public_names(Path(tree) / rel))
         sys.modules[name] = module
-        setattr(tests, name.split(".")[1], module)
+        setattr(importlib.import_module(package), attr, module)
     connection.ensure()  # starts the worker and imports the submission's adapters there once
     if connection.import_error is not None:
         # The submission's adapters do not import: importing them (or tests/scenarios.py, which imports
         # them) fails with their error, so each test module fails to import as it does in-process.
         for name in PROXIED:
-            del sys.modules[name]
-            delattr(tests, name.split(".")[1])
+            if sys.modules.pop(name, None) is not None:
+                package, _, attr = name.rpartition(".")
+                delattr(sys.modules[package], attr)
         sys.meta_path.insert(0, _FailingImport(connection.import_error))
     return connection
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from grading.isolation import wire
 
-MODULES = ("tests.adapters", "tests.scenarios")
+MODULES = ("tests.adapters", "tests.scenarios", "grading.heldout.scenarios")
 TREE_PACKAGES = ("cs336_basics", "tests", "grading")
 TRACEBACK_CHARS = 4000
 
@@ -31,7 +31,7 @@ TRACEBACK_CHARS = 4000
 def prepare(tree: Path) -> None:
     """Forget the grader's modules and paths: only the worker tree and the libraries stay importable."""
     for name in list(sys.modules):
-        if name.split(".")[0] in TREE_PACKAGES and name not in ("grading.isolation", "grading.isolation.wire", "grading"):
+        if name.split(".")[0] in TREE_PACKAGES and not name.startswith("grading.isolation"):
             del sys.modules[name]
     # A fresh __main__ without a file or spec: multiprocessing's spawn and forkserver children then have
     # nothing to re-import as __main__ (they would look for grading.runner, which the worker tree lacks).
