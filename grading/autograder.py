@@ -29,7 +29,7 @@ GRADER_MODULES = (
     "__init__.py", "registry.py", "problems.toml", "grader.py", "runner.py", "sandbox.py", "pytest_plugin.py",
     "scoring.py", "submission.py",
     "isolation/__init__.py", "isolation/wire.py", "isolation/worker.py", "isolation/jail.py", "isolation/proxy.py",
-    "cli.py", "commands/__init__.py", "commands/grade.py",
+    "honour.py", "cli.py", "commands/__init__.py", "commands/grade.py",
 )  # fmt: skip
 # Staff-only folders the bundle carries for the trusted side (the sandboxed worker never sees the bundle).
 STAFF_TRUSTED = ("grading/heldout", "tests/oracles")

@@ -1,7 +1,7 @@
-"""Each attack of issue #16 against the isolated grader, from a submission whose honest score is 0.5 of 2.
+"""Each attack of issue #16 against the isolated grader, from a submission whose honest score is 1/6 of 2.
 
 The hostile submission is the reference with `run_softmax` returning zeros and the schedule returning
--1.0 (problems softmax and learning_rate_schedule: honest score 0.5). An attack that forges verdicts
+-1.0 (problems softmax and learning_rate_schedule: honest score 1/6: the schedule's type check passes). An attack that forges verdicts
 (patching pytest, the assert helpers, the results file) would raise that score; an attack that reads
 something it must not (fixtures' expected values, the staff solution, another submission, the grader's
 environment) answers the softmax correctly when it succeeds, so any leak shows up as points too.
@@ -87,11 +87,11 @@ def run(starter: Path, code: str, **kwargs):
     return result
 
 
-HONEST = 0.5  # the schedule's "returns a float" test passes; every value test fails
+HONEST = 1 / 6  # of the schedule's 6 tests only "returns a float" passes; every value test fails (measured below)
 
 
 def assert_blocked(result) -> None:
-    assert result.score == HONEST, f"the attack earned {result.score - HONEST} points:\n{result.report()}"
+    assert result.score == round(HONEST, 2), f"the attack earned {result.score - round(HONEST, 2)} points:\n{result.report()}"
 
 
 def test_honest_wrong_submission_scores_zero_and_a_leak_would_show(starter):
@@ -282,7 +282,7 @@ def test_a_daemon_cannot_rewrite_results_json(starter, tmp_path, wait):
     time.sleep(3)
     assert worker_processes() == []
     data = json.loads(results.read_text())
-    assert data["score"] == HONEST and "forged" not in data["output"], data["output"][:500]
+    assert data["score"] == round(HONEST, 2) and "forged" not in data["output"], data["output"][:500]
 
 
 def test_forging_results_json_at_import_time_is_overwritten(starter, tmp_path):
@@ -300,7 +300,7 @@ def test_forging_results_json_at_import_time_is_overwritten(starter, tmp_path):
     assert cs336_staff(["grade", str(submission), "--pristine", str(starter), "--results", str(results),
                   "--problems", ",".join(PROBLEMS), "--jobs", "2"]) == 0  # fmt: skip
     data = json.loads(results.read_text())
-    assert data["score"] == HONEST and "forged" not in data["output"]
+    assert data["score"] == round(HONEST, 2) and "forged" not in data["output"]
 
 
 def test_os_exit_and_huge_output_in_a_hook_cost_only_those_calls(starter):
