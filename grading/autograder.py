@@ -6,7 +6,9 @@ Layout of the zip (Gradescope unpacks it into /autograder/source):
     run_autograder    grade /autograder/submission, write /autograder/results/results.json
     pristine/         the student starter (release build: no solution) plus the grader's modules
 
-The bundle holds no solution: submission code runs on the same machine and could read it. The
+The bundle holds no solution. Submission code runs in sandboxed workers that see none of /autograder
+(grading/isolation/); the held-out tests and the oracles they use (STAFF_TRUSTED) are in the bundle
+for the trusted test process only. The
 pristine tree is what every submission is graded against (see grading/grader.py).
 """
 
@@ -26,8 +28,11 @@ SCRIPTS = ("setup.sh", "run_autograder")
 GRADER_MODULES = (
     "__init__.py", "registry.py", "problems.toml", "grader.py", "runner.py", "sandbox.py", "pytest_plugin.py",
     "scoring.py", "submission.py",
-    "cli.py", "commands/__init__.py", "commands/grade.py",
+    "isolation/__init__.py", "isolation/wire.py", "isolation/worker.py", "isolation/jail.py", "isolation/proxy.py",
+    "honour.py", "cli.py", "commands/__init__.py", "commands/grade.py",
 )  # fmt: skip
+# Staff-only folders the bundle carries for the trusted side (the sandboxed worker never sees the bundle).
+STAFF_TRUSTED = ("grading/heldout", "tests/oracles")
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # zip entries carry this date: the same sources give the same bytes
 
 
@@ -40,6 +45,10 @@ def build_tree(source: Path, dest: Path) -> None:
         target = pristine / "grading" / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(grading_src / rel, target)
+    for rel in STAFF_TRUSTED:  # held-out tests and their oracles: read by the trusted test process only
+        if (Path(source) / rel).is_dir():
+            shutil.copytree(Path(source) / rel, pristine / rel, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))  # fmt: skip
     for name in SCRIPTS:
         shutil.copy2(FILES_DIR / name, dest / name)
 

@@ -114,7 +114,8 @@ class _Reporter:
             report.grading_exc_types = exception_chain_types(call.excinfo.value)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        entry = self.results.setdefault(report.nodeid, {"outcome": "passed", "message": "", "exc_types": []})
+        entry = self.results.setdefault(report.nodeid, {"outcome": "passed", "message": "", "exc_types": [], "duration": 0.0})
+        entry["duration"] += report.duration  # set-up, call and teardown together
         if report.failed and entry["outcome"] != "failed":
             phase = "" if report.when == "call" else f"(in test {report.when}) "
             entry.update(outcome="failed", message=phase + error_message(report.longreprtext))
@@ -123,7 +124,7 @@ class _Reporter:
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
             entry.update(outcome="skipped", message=reason)
         if report.when == "teardown":
-            self.emit(event="result", nodeid=report.nodeid, duration=report.duration, **self.results.pop(report.nodeid))
+            self.emit(event="result", nodeid=report.nodeid, **self.results.pop(report.nodeid))
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.emit(event="finished", exitstatus=int(exitstatus))

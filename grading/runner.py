@@ -30,6 +30,7 @@ from pathlib import Path
 
 from grading.sandbox import describe_status, fork_child, kill_group, preload
 
+HELDOUT_PATHS = ("grading/heldout",)  # staff-only tests, present in the trusted tree when the grader has them
 MAX_ATTEMPTS = 20  # crashes tolerated per problem before its remaining tests are given up
 POLL_S = 0.02
 
@@ -72,6 +73,7 @@ class Runner:
         self.out = Path(spec["out_dir"]).resolve()
         (self.out / "events").mkdir(parents=True, exist_ok=True)
         (self.out / "logs").mkdir(parents=True, exist_ok=True)
+        (self.out / "workers").mkdir(parents=True, exist_ok=True)
         self.memory = spec["memory_mb"] * 2**20 if spec.get("memory_mb") else None
 
     def pytest_args(self, run: ProblemRun, events: Path, done: Path) -> list[str]:
@@ -97,7 +99,31 @@ class Runner:
         graded = [n for n in run.expected if n in run.results]
         done.write_text("\n".join(graded + self.static_skipped(run.id)), encoding="utf-8")
         run.started, run.collected = time.monotonic(), False
-        run.pid = fork_child(self.tree, self.pytest_args(run, events, done), self.out / "logs" / f"{tag}.log", self.memory)
+        run.pid = fork_child(self.tree, self.pytest_args(run, events, done), self.out / "logs" / f"{tag}.log", self.memory,
+                             self.isolation(tag))  # fmt: skip
+
+    def isolation(self, tag: str) -> dict | None:
+        """What the trusted test process needs to run the submission in workers (None: in-process mode)."""
+        if not self.spec.get("isolated"):
+            return None
+        return {
+            "worker_tree": self.spec["worker_tree"],
+            "shared": str(self.out / "shared" / tag),
+            "worker_log": str(self.out / "logs" / f"{tag}.worker.log"),
+            "uid_log": str(self.out / "workers" / f"{tag}.uids"),
+            "hide": self.spec.get("hide", []),
+            "disk_mb": self.spec.get("disk_mb", 512),
+            "heldout_seed_file": self.spec.get("heldout_seed_file"),
+        }
+
+    def sweep_workers(self, tag: str = "*") -> None:
+        """Kill every process a worker of `tag` started (by its uid), and wait until none is left."""
+        from grading.isolation.jail import sweep
+
+        for path in (self.out / "workers").glob(f"{tag}.uids"):
+            for line in path.read_text().split():
+                if not sweep(int(line)):
+                    raise RuntimeError(f"processes of worker uid {line} survived SIGKILL")
 
     def static_skipped(self, problem: str) -> list[str]:
         return [n for n, t in self.test_map.items() if t["problem"] == problem and t["static_skip"]]
@@ -106,6 +132,7 @@ class Runner:
         """Record an attempt's events; True when the problem is done, False to start another attempt."""
         kill_group(run.pid)  # leftover grandchildren (e.g. a worker pool) go with it
         tag = f"{run.id}.{run.attempt}"
+        self.sweep_workers(tag)
         events = read_events(self.out / "events" / f"{tag}.jsonl")
         running, finished = None, False
         for ev in events:
@@ -163,8 +190,9 @@ class Runner:
         """Map every test of the pristine tree to its problem (in a forked child, like the problem runs)."""
         out = self.out / "test_map.json"
         pristine = Path(self.spec["pristine"]).resolve()
+        paths = ["tests"] + [p for p in HELDOUT_PATHS if (pristine / p).is_dir()]
         args = ["-p", "no:cacheprovider", "-q", "--collect-only", f"--rootdir={pristine}",
-                "-c", str(pristine / "pyproject.toml"), f"--grading-collect={out}", "tests"]  # fmt: skip
+                "-c", str(pristine / "pyproject.toml"), f"--grading-collect={out}", *paths]  # fmt: skip
         pid = fork_child(pristine, args, self.out / "logs" / "collect.log", None)
         deadline = time.monotonic() + self.spec["wall_limit"]
         while True:
@@ -216,6 +244,7 @@ class Runner:
                         r.killed = "import"
                         kill_group(r.pid)
             time.sleep(POLL_S)
+        self.sweep_workers()
         return {"test_map": self.test_map, "problems": {pid: self.summarise(r) for pid, r in runs.items()}}
 
     def summarise(self, run: ProblemRun) -> dict:

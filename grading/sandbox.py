@@ -59,9 +59,15 @@ def data_segment_bytes() -> int:
     return 0
 
 
-def run_child(tree: Path, args: list[str], log: Path, memory_bytes: int | None) -> None:
-    """Body of a forked child: never returns."""
+def run_child(tree: Path, args: list[str], log: Path, memory_bytes: int | None, isolation: dict | None = None) -> None:
+    """Body of a forked child: never returns.
+
+    With `isolation` (see grading.runner) the child is the trusted test process: it forks a worker zygote
+    first (grading.isolation.jail), then replaces tests.adapters / tests.scenarios by proxies, so it never
+    imports the submission.
+    """
     code = 70
+    connection = zygote = None
     try:
         os.setsid()  # its own process group: the runner kills the group (grandchildren included)
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -71,20 +77,31 @@ def run_child(tree: Path, args: list[str], log: Path, memory_bytes: int | None) 
         os.dup2(null, 0)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
+        if isolation is not None:
+            zygote, shared = start_zygote(tree, isolation, memory_bytes)
+            args = [*args, f"--basetemp={shared / 'pytest'}"]
+            if isolation.get("heldout_seed_file"):  # read after the zygote forked: no worker inherits it
+                os.environ["CS336_HELDOUT_SEED"] = Path(isolation["heldout_seed_file"]).read_text().strip()
         if memory_bytes is not None:
             limit = data_segment_bytes() + memory_bytes
             resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
         os.chdir(tree)
+        keep = ("grading.pytest_plugin", "grading.isolation")
         for name in list(sys.modules):
-            if name.split(".")[0] in TREE_PACKAGES:  # the plugin object stays alive: pytest.main holds it
-                del sys.modules[name]
+            if name.split(".")[0] in TREE_PACKAGES and not name.startswith(keep):
+                del sys.modules[name]  # the plugin object stays alive: pytest.main holds it
         sys.path[:] = [str(tree)] + [p for p in sys.path if p not in ("", ".")]
         importlib.invalidate_caches()
-        spec = importlib.util.find_spec("cs336_basics")
-        origin = Path(spec.origin).resolve() if spec is not None and spec.origin else None
-        if origin is None or not origin.is_relative_to(tree.resolve()):
-            print(f"grading runner: cs336_basics resolves to {origin}, outside the grading tree {tree}", flush=True)
-            os._exit(71)
+        if isolation is not None:
+            from grading.isolation import proxy
+
+            connection = proxy.install(tree, zygote, shared)
+        else:
+            spec = importlib.util.find_spec("cs336_basics")
+            origin = Path(spec.origin).resolve() if spec is not None and spec.origin else None
+            if origin is None or not origin.is_relative_to(tree.resolve()):
+                print(f"grading runner: cs336_basics resolves to {origin}, outside the grading tree {tree}", flush=True)
+                os._exit(71)
         import pytest
 
         sys.argv = ["pytest"]
@@ -95,18 +112,48 @@ def run_child(tree: Path, args: list[str], log: Path, memory_bytes: int | None) 
         traceback.print_exc()
     finally:
         try:
+            if connection is not None:
+                connection.stop()
+            if zygote is not None:
+                zygote.close()  # every worker and what it started is gone before this process exits
             sys.stdout.flush()
             sys.stderr.flush()
         finally:
             os._exit(code)
 
 
-def fork_child(tree: Path, args: list[str], log: Path, memory_bytes: int | None) -> int:
+def start_zygote(tree: Path, isolation: dict, memory_bytes: int | None):
+    """A private tmpfs for pytest's tmp_path (shared with the workers) and the clean worker zygote."""
+    from grading.isolation import jail, proxy, worker  # noqa: F401  (loaded before the fork: the workers need them)
+
+    shared = Path(isolation["shared"])
+    shared.mkdir(parents=True, exist_ok=True)
+    disk = int(isolation["disk_mb"]) * 2**20
+    if os.geteuid() == 0:
+        # This process's own mount namespace: the tmpfs is seen by it and its workers only, and goes away
+        # with them (a crash leaves no mount behind); its size caps what the tests and workers write there.
+        jail.unshare(jail.CLONE_NEWNS)
+        jail.mount(None, "/", None, jail.MS_REC | jail.MS_PRIVATE)
+        jail.mount("tmpfs", str(shared), "tmpfs", jail.MS_NOSUID | jail.MS_NODEV, f"mode=0777,size={disk}")
+    cage = jail.Jail(
+        view_tree=tree,
+        worker_tree=Path(isolation["worker_tree"]),
+        shared=shared,
+        log=Path(isolation["worker_log"]),
+        uid_log=Path(isolation["uid_log"]),
+        hide=[Path(p) for p in isolation["hide"]],
+        memory_bytes=memory_bytes,
+        disk_bytes=disk,
+    )
+    return jail.Zygote(cage), shared
+
+
+def fork_child(tree: Path, args: list[str], log: Path, memory_bytes: int | None, isolation: dict | None = None) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
-        run_child(tree, args, log, memory_bytes)
+        run_child(tree, args, log, memory_bytes, isolation)
     return pid
 
 

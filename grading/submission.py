@@ -145,7 +145,24 @@ def read_submission(path: Path) -> Submission:
 
 
 def overlay(sub: Submission, tree: Path) -> None:
-    """Write the submission's graded files over the grading tree (files it lacks keep the starter's)."""
+    """Write the submission's graded files over the grading tree (files it lacks keep the starter's).
+
+    A submitted module replaces the starter's module of the same import name whatever its form: the
+    submission's cs336_basics/tokenizer.py removes the starter's cs336_basics/tokenizer/ package, and its
+    cs336_basics/tokenizer/__init__.py removes the starter's cs336_basics/tokenizer.py (else Python
+    would import the package and ignore the student's file).
+    """
+    submitted = set(sub.files)
+    for rel in sorted(submitted):
+        path = PurePosixPath(rel)
+        if path.suffix == ".py" and path.name != "__init__.py":
+            rival = tree / path.with_suffix("")
+            if rival.is_dir() and not any(f.startswith(str(path.with_suffix("")) + "/") for f in submitted):
+                shutil.rmtree(rival)
+        if path.name == "__init__.py":
+            rival = tree / path.parent.with_suffix(".py")
+            if rival.is_file() and str(path.parent.with_suffix(".py")) not in submitted:
+                rival.unlink()
     for rel, data in sub.files.items():
         dest = tree / rel
         if dest.is_dir():  # a file where the starter has a folder: drop the folder

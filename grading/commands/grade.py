@@ -1,7 +1,8 @@
 """`cs336-staff grade [SUBMISSION] [--results results.json]`: grade a submission directory or zip.
 
 Prints the per-problem table and always writes results.json (Gradescope format), even when nothing
-passes. Exit status: 0 when grading ran (whatever the score), 3 when the grader itself failed.
+passes. The submission runs in sandboxed workers (grading/isolation/); results.json is written after
+every one of their processes is gone. Exit status: 0 when grading ran (whatever the score), 3 when the grader itself failed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb,
                         help="MiB a problem's process may allocate beyond the preloaded libraries (%(default)s; 0: no limit)")
     parser.add_argument("--jobs", type=int, default=None, help="problems graded in parallel (default: CPUs, at most 4)")
+    parser.add_argument("--disk-mb", type=int, default=Limits.disk_mb,
+                        help="MiB the submission may write in each of its temporary folders (%(default)s)")
+    parser.add_argument("--hide", type=Path, action="append", default=[],
+                        help="a folder the submission's code must not see (repeatable; other submissions, results)")
+    parser.add_argument("--in-process", action="store_true",
+                        help="import the submission in the test process, as `uv run pytest` does (no isolation; staff comparisons only)")
     parser.add_argument("--keep", type=Path, help="keep the grading tree, events and logs in this folder (debugging)")  # fmt: skip
 
 
@@ -60,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
             import_timeout=args.import_timeout,
             memory_mb=args.memory_mb or None,
             jobs=args.jobs or default_jobs(),
+            disk_mb=args.disk_mb,
         )
     except ValueError as e:
         raise UserError(str(e)) from e
@@ -80,7 +88,9 @@ def run(args: argparse.Namespace) -> int:
                 build_starter(GRADER_ROOT, pristine)
             except ReleaseError as e:
                 raise UserError(f"cannot build the pristine starter to grade against: {e}") from e
-        result = grade(submission, pristine, problems, limits, workdir=args.keep)
+        # The worker never sees the submission's own folder, the results folder or what --hide names.
+        hide = (*args.hide, args.submission.resolve(), args.results.resolve().parent)
+        result = grade(submission, pristine, problems, limits, workdir=args.keep, isolated=not args.in_process, hide=hide)
     report = result.report()
     print(report)
     write_json(args.results, results_json(result.scores, result.elapsed, report))

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import zipfile
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def test_bundle_has_the_scripts_and_no_solution(tmp_path):
         for name in names:
             assert not any(m in zf.read(name) for m in (b"BEGIN SOLUTION", b"END SOLUTION")), f"solution text in {name}"
         inner = [n.removeprefix("pristine/") for n in names if n.startswith("pristine/")]
-        staff = [n for n in inner if is_staff_only(n) and n not in GENERATED and not n.startswith("grading/")]
+        staff = [n for n in inner if is_staff_only(n) and n not in GENERATED and not n.startswith(("grading/", "tests/oracles/"))]
         assert not staff, f"staff-only files in the bundle: {staff}"
     second = tmp_path / "again.zip"
     assert cs336_staff(["autograder", "--out", str(second)]) == 0
@@ -95,3 +96,37 @@ def test_run_autograder_writes_results_even_when_the_grader_cannot_start(autogra
     assert proc.returncode != 0
     results = json.loads((autograder / "results" / "results.json").read_text())
     assert results["score"] == 0 and "failed to run" in results["output"]
+
+
+def test_run_autograder_grades_in_isolation_and_a_daemon_cannot_forge_the_results(autograder, tmp_path):
+    """The reference plus a detached daemon that rewrites results.json once run_autograder has exited,
+    and that would copy the bundle's files out if it could see them."""
+    submission = tmp_path / "hostile"
+    shutil.copytree(REPO / "cs336_basics", submission / "cs336_basics", ignore=shutil.ignore_patterns("__pycache__"))
+    (submission / "tests").mkdir()
+    results = autograder / "results" / "results.json"
+    daemon = f"""
+
+import json as _json, os as _os, time as _time
+if _os.fork() == 0:
+    _os.setsid()
+    if _os.fork() == 0:
+        _seen = _os.path.exists({str(autograder / "source" / "pristine" / "grading")!r})
+        for _ in range(100):
+            try:
+                with open({str(results)!r}, "w") as _f:
+                    _json.dump({{"score": 999, "output": "forged", "tests": [], "seen": _seen}}, _f)
+            except OSError:
+                pass
+            _time.sleep(0.05)
+    _os._exit(0)
+"""
+    (submission / "tests" / "adapters.py").write_text((REPO / "tests" / "adapters.py").read_text() + daemon)
+    proc, _ = run_autograder(autograder, submission)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    time.sleep(6)  # longer than the daemon would live
+    results_data = json.loads(results.read_text())
+    assert "forged" not in results_data["output"], "a daemon rewrote results.json after the grader"
+    assert_gradescope_format(results_data, PROBLEMS)
+    assert all(t["score"] == t["max_score"] for t in results_data["tests"]), results_data["output"]
+    assert "reduced isolation" not in results_data["output"]

@@ -131,7 +131,7 @@ def mini_result(tmp_path_factory):
     pristine, submission_dir = mini.make_tree(root, REPO / "grading" / "registry.py", REPO / "tests" / "conftest.py")
     problems = [p for p in parse_problems(mini.MINI_PROBLEMS) if p.autograded]
     limits = Limits(test_timeout=2, wall_limit=10, import_timeout=3, memory_mb=512, jobs=2)
-    return grade(read_submission(submission_dir), pristine, problems, limits)
+    return grade(read_submission(submission_dir), pristine, problems, limits, isolated=False)  # isolated: test_isolation.py
 
 
 @pytest.mark.parametrize("problem", list(mini.EXPECTED))
