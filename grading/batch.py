@@ -31,7 +31,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from grading.gradebook import plot_grades, write_gradebook
-from grading.grader import GradeResult, Limits, grade
+from grading.grader import GRADER_ROOT, GradeResult, Limits, grade
 from grading.honour import scan_files
 from grading.registry import Problem
 from grading.roster import Entry
@@ -107,6 +107,10 @@ class Task:
     problems: tuple[Problem, ...]
     limits: Limits
     out: Path
+    hide: tuple[Path, ...] = ()
+    """Folders the sandboxed worker must not see: where the class's submissions and results lie."""
+    staff: Path | None = GRADER_ROOT
+    """The staff checkout whose held-out tests are graded too (None: only the pristine tree's tests)."""
 
 
 def grade_one(task: Task) -> dict:
@@ -117,7 +121,7 @@ def grade_one(task: Task) -> dict:
     else:
         subreaper = _become_subreaper()
         try:
-            result = grade(task.submission, task.pristine, problems, task.limits)
+            result = grade(task.submission, task.pristine, problems, task.limits, hide=task.hide, staff=task.staff)
         finally:
             left = kill_descendants() if subreaper else 0
         if left:
@@ -150,15 +154,22 @@ def load_done(out: Path, entry: Entry) -> dict | None:
     return results
 
 
-def make_tasks(entries, pristine, problems, limits, out) -> list[Task]:
+def hidden_folders(entries, out) -> tuple[Path, ...]:
+    """The folders holding the submissions (and the results): no student's worker may read a classmate's."""
+    folders = {Path(e.path).resolve().parent for e in entries} | {Path(out).resolve()}
+    return tuple(sorted(f for f in folders if f != Path(f.anchor)))
+
+
+def make_tasks(entries, pristine, problems, limits, out, staff: Path | None = GRADER_ROOT) -> list[Task]:
     """Read every submission now, before any student code runs."""
+    hide = hidden_folders(entries, out)
     tasks = []
     for entry in entries:
         try:
             submission, error = read_submission(entry.path), None
         except (SubmissionError, OSError) as e:
             submission, error = None, str(e)
-        tasks.append(Task(entry, submission, error, Path(pristine), tuple(problems), limits, Path(out)))
+        tasks.append(Task(entry, submission, error, Path(pristine), tuple(problems), limits, Path(out), hide, staff))
     return tasks
 
 
@@ -229,6 +240,7 @@ def grade_all(
     executor: str = "local",
     slurm: dict | None = None,
     progress: bool = True,
+    staff: Path | None = GRADER_ROOT,
 ) -> dict[str, dict]:
     """Grade every entry not already done; return {key: results} for all of them and write the gradebook."""
     if executor not in EXECUTORS:
@@ -241,7 +253,7 @@ def grade_all(
     todo = [e for e in entries if e.key not in results]
     with tqdm(total=len(entries), initial=len(results), desc="grading", unit="submission", disable=not progress) as bar:
         if todo:
-            tasks = make_tasks(todo, pristine, problems, limits, out)
+            tasks = make_tasks(todo, pristine, problems, limits, out, staff)
             if executor == "local":
                 fresh = _run_local(tasks, jobs, bar)
             else:

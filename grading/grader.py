@@ -218,7 +218,8 @@ def grade(
             staff_root = Path(staff).resolve() if staff is not None else None
             make_trusted_tree(Path(pristine), work / "trusted", staff_root)
             make_worker_tree(Path(pristine), submission, work / "worker", staff_root)
-            hidden = [work, Path(pristine), *(Path(h) for h in hide)] + ([staff_root] if staff_root else [])
+            # The checkout this grader runs from holds the solution, whether or not its held-out tests are used.
+            hidden = [work, Path(pristine), GRADER_ROOT, *(Path(h) for h in hide)] + ([staff_root] if staff_root else [])
             spec.update(
                 tree=str(work / "trusted"), pristine=str(work / "trusted"), isolated=True,
                 worker_tree=str(work / "worker"), hide=[str(Path(h).resolve()) for h in hidden],

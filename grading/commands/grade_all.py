@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wall-limit", type=float, default=Limits.wall_limit, help="seconds per problem (%(default)s)")
     parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb,
                         help="MiB a problem's process may allocate (%(default)s; 0: no limit)")
+    parser.add_argument("--no-heldout", action="store_true",
+                        help="grade only the pristine tree's own tests, not this checkout's held-out tests (for a --pristine "
+                             "tree that is not this course's starter)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -69,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             except ReleaseError as e:
                 raise UserError(f"cannot build the pristine starter to grade against: {e}") from e
         results = grade_all(entries, pristine, problems, limits, args.out, args.jobs, args.executor, slurm,
-                            progress=not args.no_progress)  # fmt: skip
+                            progress=not args.no_progress, staff=None if args.no_heldout else GRADER_ROOT)  # fmt: skip
     failed = [k for k, r in results.items() if (r.get("extra_data") or {}).get("grader_error")]
     totals = [r["score"] for r in results.values()]
     print(f"graded {len(results)} submissions (mean {sum(totals) / len(totals):.1f} / {sum(p.points for p in problems)}); "

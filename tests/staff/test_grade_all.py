@@ -203,7 +203,7 @@ def make_class(root: Path) -> tuple[Path, dict[str, dict[str, float]]]:
 
 def cli_args(submissions: Path, out: Path, pristine: Path, jobs: int = 2, *extra: str) -> list[str]:
     return ["grade-all", str(submissions), "--out", str(out), "--pristine", str(pristine), "--jobs", str(jobs),
-            "--test-timeout", "10", "--wall-limit", "30", "--memory-mb", "1024", "--no-progress", *extra]  # fmt: skip
+            "--test-timeout", "10", "--wall-limit", "30", "--memory-mb", "1024", "--no-heldout", "--no-progress", *extra]  # fmt: skip
 
 
 def read_gradebook(out: Path) -> dict[str, dict]:
@@ -414,10 +414,13 @@ def test_a_hostile_submission_changes_no_other_grade(tmp_path, pristine):
         write_submission(submissions / name, wrong, extra_adapters=HOSTILE if name == "mallory" else "")
         expected[name] = expected_scores(wrong)
     out = tmp_path / "out"
+    before = {a: a.read_bytes() for a in submissions.glob("*/tests/adapters.py")}
     cmd = [sys.executable, "-m", "grading.cli", *cli_args(submissions, out, pristine, 2)]
     proc = subprocess.run(cmd, check=False, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     time.sleep(1.5)  # a daemon left alive forges the files now
+    changed = [str(a.relative_to(submissions)) for a, data in before.items() if a.read_bytes() != data]
+    assert not changed, f"the hostile submission rewrote its classmates' files: {changed}"
     del expected["mallory"]  # its own grade is whatever its code earns
     book = read_gradebook(out)
     assert set(book) == {"alice", "mallory", "zoe"}
@@ -432,7 +435,7 @@ def test_submitit_local_executor_grades_like_the_local_pool(graded_class, tmp_pa
     out = tmp_path / "out"
     problems = [p for p in parse_problems(PROBLEMS) if p.autograded]
     limits = Limits(test_timeout=10, wall_limit=30, memory_mb=1024)
-    results = grade_all(discover(submissions), pristine, problems, limits, out, 2, "submitit-local", progress=False)
+    results = grade_all(discover(submissions), pristine, problems, limits, out, 2, "submitit-local", progress=False, staff=None)
     for key in ("bob", "dave"):
         pool = json.loads((first / key / "results.json").read_text())["tests"]
         assert [(t["number"], t["score"], t["status"]) for t in results[key]["tests"]] == [
