@@ -213,11 +213,13 @@ def leftover_errors(starter: Path, source: Path | None, problem_ids: set[str]) -
                     continue
         used = set().union(*(_used_names(tree) for tree in trees.values())) if trees else set()
         gone = {n for n in staff_defined - used if len(n) > 2}
-        # and the modules the starter does not ship (a pointer to them points at nothing)
+        # and the modules the starter does not ship (a pointer to them points at nothing), unless a module
+        # or package of that name is shipped too (fast/nn.py is left out, nn/ is not)
+        shipped = {part.removesuffix(".py") for rel in list_source_files(starter) for part in Path(rel).parts}
         gone |= {
             Path(rel).stem for rel in list_source_files(Path(source))
             if is_solution_file(rel) and rel.endswith(".py") and not rel.endswith("__init__.py") and not (starter / rel).is_file()
-        }  # fmt: skip
+        } - shipped  # fmt: skip
     for rel, tree in trees.items():
         text = (starter / rel).read_text(encoding="utf-8")
         errors += _stub_errors(rel, tree, problem_ids)

@@ -66,15 +66,15 @@ def hostile(code: str) -> Submission:
 
 
 def worker_processes() -> list[int]:
-    """Processes of any worker uid still alive on the machine."""
+    """Processes of any worker uid still alive on the machine (a zombie, already dead, waits for its parent)."""
     pids = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                uid = int(next(line for line in open(f"/proc/{entry}/status") if line.startswith("Uid:")).split()[1])
-            except (OSError, StopIteration):
+                status = dict(line.split(":", 1) for line in open(f"/proc/{entry}/status") if ":" in line)
+            except OSError:
                 continue
-            if uid >= UID_BASE:
+            if int(status["Uid"].split()[0]) >= UID_BASE and status["State"].split()[0] not in ("Z", "X"):
                 pids.append(int(entry))
     return pids
 
