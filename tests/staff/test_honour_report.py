@@ -17,6 +17,7 @@ from grading.cli import main as cs336
 from grading.grader import GradeResult
 from grading.honour import FORBIDDEN, attach_notes, scan_files, scan_source
 from grading.registry import load_problems
+from grading.release import is_staff_only
 from grading.scoring import ProblemScore
 from grading.submission import Submission, read_submission
 from tests.staff.conftest import REPO
@@ -119,9 +120,11 @@ def test_torch_optim_allows_only_the_optimizer_base_class():
 
 
 def test_reference_submission_has_no_finding():
-    submission = read_submission(REPO)
-    assert any(rel.startswith("cs336_basics/") for rel in submission.files) and "tests/adapters.py" in submission.files
-    assert scan_files(submission.files) == [], "\n".join(map(str, scan_files(submission.files)))
+    # What a student would submit: the reference without the staff-only files (the fast path may use built-ins)
+    files = {rel: data for rel, data in read_submission(REPO).files.items() if not is_staff_only(rel)}
+    assert any(rel.startswith("cs336_basics/nn/") for rel in files) and "tests/adapters.py" in files
+    assert not any(rel.startswith("cs336_basics/fast/") for rel in files)
+    assert scan_files(files) == [], "\n".join(map(str, scan_files(files)))
 
 
 def test_files_identical_to_the_starters_are_skipped(tmp_path):
@@ -151,14 +154,15 @@ def planted_results(tmp_path_factory) -> dict:
     """The reference with its softmax replaced by torch's, graded on softmax and linear by `cs336 grade`."""
     tmp = tmp_path_factory.mktemp("planted")
     submission = tmp / "submission"
-    shutil.copytree(REPO / "cs336_basics", submission / "cs336_basics", ignore=shutil.ignore_patterns("__pycache__"))
+    # (without the staff-only fast path, which a student's package does not have)
+    shutil.copytree(REPO / "cs336_basics", submission / "cs336_basics", ignore=shutil.ignore_patterns("__pycache__", "fast"))
     (submission / "tests").mkdir()
     shutil.copy2(REPO / "tests" / "adapters.py", submission / "tests" / "adapters.py")
     functional = submission / "cs336_basics" / "nn" / "functional.py"
     text = functional.read_text()
-    own = "    return _softmax(x, dim, inplace=False)\n"
+    own = "    # BEGIN SOLUTION\n    row_max = x.amax(dim=dim, keepdim=True)\n"
     assert text.count(own) == 1, "the reference's softmax body moved: update this test"
-    functional.write_text(text.replace(own, "    return torch.nn.functional.softmax(x, dim=dim)\n"))
+    functional.write_text(text.replace(own, "    return torch.nn.functional.softmax(x, dim=dim)\n" + own))
     out = tmp / "results.json"
     assert cs336(["grade", str(submission), "--results", str(out), "--problems", "softmax,linear", "--jobs", "2"]) == 0
     return json.loads(out.read_text())
