@@ -454,24 +454,16 @@ def run_multihead_self_attention_with_head_dim(
     `token_positions` (None: 0 .. sequence_length - 1); with theta None there is no position information.
     """
     # BEGIN SOLUTION
-    from cs336_basics.nn.attention import MultiHeadSelfAttention
     from cs336_basics.nn.positional import RotaryPositionalEmbedding
 
     rope = None
     if theta is not None:
         rope = RotaryPositionalEmbedding(theta, head_dim, max_seq_len, device=in_features.device)
-    attn = MultiHeadSelfAttention(
-        d_model, num_heads, head_dim=head_dim, rope=rope, device=q_proj_weight.device, dtype=q_proj_weight.dtype
-    )
-    attn.load_state_dict(
-        {
-            "q_proj.weight": q_proj_weight,
-            "k_proj.weight": k_proj_weight,
-            "v_proj.weight": v_proj_weight,
-            "output_proj.weight": o_proj_weight,
-        }
-    )
-    return attn(in_features, token_positions=token_positions)
+    # the stacked projections have num_heads * head_dim rows: the shared helper reads head_dim from them
+    return _multihead_self_attention(
+        d_model, num_heads, q_proj_weight, k_proj_weight, v_proj_weight, o_proj_weight, in_features,
+        rope=rope, token_positions=token_positions,
+    )  # fmt: skip
     # END SOLUTION
 
 
