@@ -36,6 +36,24 @@ def prepare(tree: Path) -> None:
     # A fresh __main__ without a file or spec: multiprocessing's spawn and forkserver children then have
     # nothing to re-import as __main__ (they would look for grading.runner, which the worker tree lacks).
     sys.modules["__main__"] = types.ModuleType("__main__")
+    # The worker is forked: a resource tracker or forkserver the parent had started is not this process's
+    # (its pipe is closed in the jail, and spawn would fail with EBADF). Start them afresh when needed.
+    if "multiprocessing" in sys.modules:  # its temp folder (pymp-*) was the parent's /tmp, not the jail's
+        import multiprocessing.process
+
+        multiprocessing.process.current_process()._config.pop("tempdir", None)
+    if "multiprocessing.resource_tracker" in sys.modules:
+        from multiprocessing import resource_tracker
+
+        resource_tracker._resource_tracker = resource_tracker.ResourceTracker()
+        for name in ("ensure_running", "register", "unregister", "getfd"):
+            setattr(resource_tracker, name, getattr(resource_tracker._resource_tracker, name))
+    if "multiprocessing.forkserver" in sys.modules:
+        from multiprocessing import forkserver
+
+        forkserver._forkserver = forkserver.ForkServer()
+        for name in ("ensure_running", "get_inherited_fds", "connect_to_new_process", "set_forkserver_preload"):
+            setattr(forkserver, name, getattr(forkserver._forkserver, name))
     libraries = [p for p in sys.path if p and ("site-packages" in p or "dist-packages" in p or p.startswith(sys.base_prefix))]
     sys.path[:] = [str(tree)] + [p for p in libraries if not Path(p).resolve().is_relative_to(tree)]
     importlib.invalidate_caches()

@@ -90,6 +90,12 @@ def worker(tmp_path):
     # tree lacks, which spawn/forkserver children would try to re-import.
     import grading.runner
 
+    # A parent that already runs a resource tracker and a forkserver (a grade-all process, a test session
+    # that used a pool before): the forked worker must not reuse their pipes or their temp folder.
+    from multiprocessing import forkserver, resource_tracker
+
+    resource_tracker.ensure_running()
+    forkserver.ensure_running()
     main = sys.modules["__main__"]
     sys.modules["__main__"] = grading.runner
     try:
