@@ -264,19 +264,10 @@ def run_transformer_lm(
     lm_head.weight.
     """
     # BEGIN SOLUTION
-    from cs336_basics.training.config import ModelConfig
-    from cs336_basics.nn.transformer import TransformerLM
-
-    config = ModelConfig(
-        vocab_size=vocab_size,
-        context_length=context_length,
-        d_model=d_model,
-        num_layers=num_layers,
-        num_heads=num_heads,
-        d_ff=d_ff,
-        rope_theta=rope_theta,
-    )
-    model = TransformerLM(config, device=in_indices.device, dtype=weights["lm_head.weight"].dtype)
+    model = _transformer_lm(
+        vocab_size, context_length, d_model, num_layers, num_heads, d_ff, rope_theta,
+        device=in_indices.device, dtype=weights["lm_head.weight"].dtype,
+    )  # fmt: skip
     model.load_state_dict(weights)
     return model(in_indices)
     # END SOLUTION

@@ -57,6 +57,21 @@ def select_problems(spec: str | None, registry: Path = REGISTRY_PATH):
     return [p for p in auto if p.id in wanted]
 
 
+
+def pristine_tree(given: Path | None, scratch: Path) -> Path:
+    """The starter to grade against: `given`, or one built from this checkout under `scratch`."""
+    if given is not None:
+        return given
+    # Imported here: the autograder bundle always passes --pristine and ships no release code.
+    from grading.release import ReleaseError, build_starter
+
+    pristine = scratch / "starter"
+    try:
+        build_starter(GRADER_ROOT, pristine)
+    except ReleaseError as e:
+        raise UserError(f"cannot build the pristine starter to grade against: {e}") from e
+    return pristine
+
 def run(args: argparse.Namespace) -> int:
     registry = (args.pristine / "grading" / "problems.toml") if args.pristine else REGISTRY_PATH
     problems = select_problems(args.problems, registry)
@@ -78,16 +93,7 @@ def run(args: argparse.Namespace) -> int:
         write_json(args.results, results_json(result.scores, 0.0, result.report()))
         raise UserError(f"{e} (wrote {args.results} with score 0)") from e
     with tempfile.TemporaryDirectory(prefix="cs336-starter-") as tmp:
-        pristine = args.pristine
-        if pristine is None:
-            # Imported here: the autograder bundle always passes --pristine and ships no release code.
-            from grading.release import ReleaseError, build_starter
-
-            pristine = Path(tmp) / "starter"
-            try:
-                build_starter(GRADER_ROOT, pristine)
-            except ReleaseError as e:
-                raise UserError(f"cannot build the pristine starter to grade against: {e}") from e
+        pristine = pristine_tree(args.pristine, Path(tmp))
         # The worker never sees the submission's own folder, the results folder or what --hide names.
         hide = (*args.hide, args.submission.resolve(), args.results.resolve().parent)
         result = grade(submission, pristine, problems, limits, workdir=args.keep, isolated=not args.in_process, hide=hide)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cs336_basics.training.cli import UserError
 from grading.batch import EXECUTORS, grade_all
-from grading.commands.grade import select_problems
+from grading.commands.grade import pristine_tree, select_problems
 from grading.grader import GRADER_ROOT, Limits
 from grading.registry import REGISTRY_PATH
 from grading.roster import BatchError, discover, unpack_export
@@ -62,15 +62,7 @@ def run(args: argparse.Namespace) -> int:
     slurm = {"slurm_partition": args.slurm_partition} if args.slurm_partition else {}
     # The starter is built inside OUT so that cluster nodes see it on the shared file system.
     with tempfile.TemporaryDirectory(prefix=".starter-", dir=args.out) as tmp:
-        pristine = args.pristine
-        if pristine is None:
-            from grading.release import ReleaseError, build_starter
-
-            pristine = Path(tmp) / "starter"
-            try:
-                build_starter(GRADER_ROOT, pristine)
-            except ReleaseError as e:
-                raise UserError(f"cannot build the pristine starter to grade against: {e}") from e
+        pristine = pristine_tree(args.pristine, Path(tmp))
         results = grade_all(entries, pristine, problems, limits, args.out, args.jobs, args.executor, slurm,
                             progress=not args.no_progress, staff=None if args.no_heldout else GRADER_ROOT)  # fmt: skip
     failed = [k for k, r in results.items() if (r.get("extra_data") or {}).get("grader_error")]
