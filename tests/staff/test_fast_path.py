@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from cs336_basics import fast
 from cs336_basics.training.config import MODEL_PRESETS, TRAIN_PRESETS, ModelConfig, TrainConfig
 from cs336_basics.fast.batch_bpe import PairTable
-from cs336_basics.fast.nn import FAST_TWINS, FastLinear, _few_rows_times_transpose
+from cs336_basics.fast.nn import FAST_TWINS, FastLinear, FastMultiHeadSelfAttention, FastRotaryPositionalEmbedding
 from cs336_basics.nn.attention import MultiHeadSelfAttention
 from cs336_basics.nn.kv_cache import KVCache
 from cs336_basics.nn.layers import Embedding, Linear, RMSNorm, SiLUFeedForward, SwiGLU
@@ -149,6 +149,7 @@ def test_fast_transformer_lm_equals_reference(position: str, norm: str, ffn: str
     assert [id(p) for p in model.parameters()] == parameters, "accelerate replaced a parameter"
     swapped = {type(m).__name__ for m in model.modules() if type(m) in FAST_TWINS.values()}
     assert {"FastLinear", "FastEmbedding", "FastMultiHeadSelfAttention"} <= swapped, swapped
+    assert ("FastRotaryPositionalEmbedding" in swapped) == (position == "rope"), swapped
     got = outputs_and_gradients(model, ids)
     tol = TOL if norm == "none" else NORM_TOL
     for key in expected:
@@ -182,24 +183,61 @@ def test_fast_decoding_with_a_kv_cache_equals_the_reference_full_forward():
     assert_close(torch.cat(chunks, dim=1), expected, **NORM_TOL, hint="fast cached decoding vs reference full forward")
 
 
-@pytest.mark.parametrize("rows", [1, 2, 7, 64])
-def test_few_rows_route_matches_a_float64_product(rows: int):
+def rope_pair(d_k: int = 8, max_seq_len: int = 40) -> tuple[RotaryPositionalEmbedding, RotaryPositionalEmbedding]:
+    return RotaryPositionalEmbedding(10000.0, d_k, max_seq_len), fast.accelerate(RotaryPositionalEmbedding(10000.0, d_k, max_seq_len))
+
+
+@pytest.mark.parametrize("offset", [0, 7])
+def test_fast_rope_equals_reference_with_default_positions_and_an_offset(offset: int):
+    reference, twin = rope_pair()
+    assert type(twin) is FastRotaryPositionalEmbedding
+    x = randn(2, 3, 5, 8).requires_grad_()
+    expected = reference(x, offset=offset)
+    (expected_grad,) = torch.autograd.grad((expected * randn(2, 3, 5, 8, seed=1)).sum(), x)
+    got = twin(x, offset=offset)
+    (grad,) = torch.autograd.grad((got * randn(2, 3, 5, 8, seed=1)).sum(), x)
+    assert got.dtype == torch.float64
+    assert_close(got, expected, **TOL, hint=f"fast RoPE output, offset {offset}")
+    assert_close(grad, expected_grad, **TOL, hint=f"fast RoPE input gradient, offset {offset}")
+
+
+def test_fast_rope_equals_reference_on_explicit_positions_and_strided_inputs():
+    reference, twin = rope_pair()
+    positions = torch.tensor([[0, 5, 39], [2, 2, 1]])
+    x = randn(2, 3, 8)
+    assert_close(twin(x, positions), reference(x, positions), **TOL, hint="fast RoPE at explicit positions")
+    # odd storage offset and odd strides: no complex view of these pairs exists, so the twin copies first
+    odd = randn(2 * 3 * 9 + 1)[1:].view(2, 3, 9)[..., :8]
+    assert_close(twin(odd, positions), reference(odd, positions), **TOL, hint="fast RoPE of a strided view")
+    low = x.to(torch.bfloat16)
+    assert twin(low, positions).dtype == torch.bfloat16
+    assert_close(twin(low, positions).double(), reference(low, positions).double(), atol=2**-7, rtol=2**-7,
+                 hint="fast RoPE of bfloat16 input")  # fmt: skip
+
+
+def test_fast_rope_raises_what_the_reference_raises():
+    reference, twin = rope_pair()
+    for args, kwargs in [((randn(2, 3, 6),), {}), ((randn(2, 3, 8), torch.tensor([[0, 1, 40]])), {}),
+                         ((randn(2, 3, 8),), {"offset": 38})]:  # fmt: skip
+        with pytest.raises(ValueError) as expected:
+            reference(*args, **kwargs)
+        with pytest.raises(ValueError) as got:
+            twin(*args, **kwargs)
+        assert str(got.value) == str(expected.value)
+
+
+def test_fast_attention_calls_a_rope_module_it_does_not_know():
+    class ShiftedRoPE(RotaryPositionalEmbedding):  # a subclass may compute something else: it must be called
+        def forward(self, x, token_positions=None, *, offset=0):
+            return super().forward(x, token_positions, offset=offset + 1)
+
     torch.manual_seed(0)
-    linear = Linear(96, 80)
-    x = torch.randn(rows, 96)
-    expected = x.double() @ linear.weight.double().T
-    # float32 dot products of length 96 with unit-scale entries: error well under 1e-5 * sqrt(96) relative
-    assert_close(_few_rows_times_transpose(x, linear.weight).double(), expected, atol=1e-4, rtol=1e-4, hint=f"{rows} rows")
-    fast.accelerate(linear)
-    with torch.no_grad():
-        got = linear(x.view(rows, 1, 96)[:, 0])  # a non-contiguous-able view goes through reshape
-    assert_close(got.double(), expected, atol=1e-4, rtol=1e-4, hint=f"FastLinear inference on {rows} rows")
-
-
-def test_few_rows_route_is_never_taken_under_autograd():
-    linear = fast.accelerate(Linear(8, 4))
-    out = linear(torch.randn(2, 8, requires_grad=True))
-    assert out.grad_fn is not None and out.is_contiguous(), "training took the inference route"
+    attention = MultiHeadSelfAttention(32, 4, rope=ShiftedRoPE(10000.0, 8, 32), dtype=torch.float64)
+    x = randn(2, 6, 32)
+    expected = attention(x)
+    fast.accelerate(attention)
+    assert type(attention) is FastMultiHeadSelfAttention and type(attention.rope) is ShiftedRoPE
+    assert_close(attention(x), expected, **TOL, hint="fast attention with a RoPE subclass")
 
 
 def test_fast_cross_entropy_equals_reference():
