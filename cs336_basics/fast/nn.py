@@ -45,10 +45,10 @@ class FastRotaryPositionalEmbedding(RotaryPositionalEmbedding):
     cos + i sin (Su et al. 2021, eq. 34) instead of the reference's four products and a stack."""
 
     def forward(self, x: Tensor, token_positions: Tensor | None = None, *, offset: int = 0) -> Tensor:
-        return rotate(x, self.rotation(x, token_positions, offset=offset))
+        return complex_rotate(x, self.rotation(x, token_positions, offset=offset))
 
     def rotation(self, x: Tensor, token_positions: Tensor | None = None, *, offset: int = 0) -> Tensor:
-        """cos + i sin at the positions of x (checked as the reference checks them), for `rotate`."""
+        """cos + i sin at the positions of x (checked as the reference checks them), for `complex_rotate`."""
         _check_input(x, self.d_k, token_positions, "RotaryPositionalEmbedding")
         if token_positions is None:
             token_positions = default_positions(x, offset, self.max_seq_len, "RotaryPositionalEmbedding")
@@ -57,7 +57,7 @@ class FastRotaryPositionalEmbedding(RotaryPositionalEmbedding):
         return torch.complex(self.cos[token_positions], self.sin[token_positions])
 
 
-def rotate(x: Tensor, rotation: Tensor) -> Tensor:
+def complex_rotate(x: Tensor, rotation: Tensor) -> Tensor:
     """x with each feature pair multiplied by `rotation` (complex, broadcasting against x's leading dims)."""
     pairs = x.to(torch.promote_types(x.dtype, torch.float32)).unflatten(-1, (-1, 2))
     if pairs.storage_offset() % 2 or any(stride % 2 for stride in pairs.stride()[:-1]) or pairs.stride(-1) != 1:
@@ -89,7 +89,7 @@ class FastMultiHeadSelfAttention(MultiHeadSelfAttention):
             positions = None if token_positions is None else token_positions.unsqueeze(-2)
             if type(self.rope) is FastRotaryPositionalEmbedding:  # one table for queries and keys
                 rotation = self.rope.rotation(q, positions, offset=offset)
-                q, k = rotate(q, rotation), rotate(k, rotation)
+                q, k = complex_rotate(q, rotation), complex_rotate(k, rotation)
             else:
                 q, k = self.rope(q, positions, offset=offset), self.rope(k, positions, offset=offset)
         if kv_cache is not None:
