@@ -12,7 +12,8 @@ Then the starter is made to read as if written for students (grading/starter_tex
 becomes `raise NotImplementedError("implement Linear.forward (handout problem: linear)")` and loses the
 dead code after it, imports the remaining code does not use are removed (ruff), a module left empty is
 left out, Markdown between `<!-- BEGIN STAFF -->` / `<!-- END STAFF -->` lines (staff results, staff
-commands, pointers to unshipped files) is cut, and pyproject.toml loses its `# staff-only` lines.
+commands, pointers to unshipped files) is cut, pyproject.toml loses its `# staff-only` lines and uv.lock
+the staff-only dependency groups with them (grading/starter_deps.py).
 
 STAFF_ONLY is the one list of what the starter leaves out, with the reason for each entry.
 The verification (grading/release_verify.py) checks the result.
@@ -31,8 +32,8 @@ from pathlib import Path
 from string import Template
 
 from grading.registry import load_problems
+from grading.starter_deps import starter_lock, starter_pyproject
 from grading.starter_text import (
-    STAFF_ONLY_LINE,
     ReleaseError,
     is_empty_module,
     name_stubs,
@@ -238,8 +239,11 @@ def build_starter(source: Path, out: Path) -> BuildReport:
         elif rel.endswith(".md"):
             dest.write_text(strip_staff_sections(src.read_text(encoding="utf-8"), rel), encoding="utf-8")
         elif rel == "pyproject.toml":
-            kept = [line for line in src.read_text(encoding="utf-8").splitlines(keepends=True) if STAFF_ONLY_LINE not in line]
-            dest.write_text("".join(kept), encoding="utf-8")
+            dest.write_text(starter_pyproject(src.read_text(encoding="utf-8")), encoding="utf-8")
+        elif rel == "uv.lock":
+            staff_pyproject = (source / "pyproject.toml").read_text(encoding="utf-8")
+            lock = starter_lock(src.read_text(encoding="utf-8"), staff_pyproject, starter_pyproject(staff_pyproject))
+            dest.write_text(lock, encoding="utf-8")
         else:
             shutil.copy2(src, dest)
         report.copied.append(rel)

@@ -8,8 +8,9 @@
    solution, no statement after a `raise NotImplementedError` in its block, and every stub's
    NotImplementedError carries a one-line message naming a handout problem. The README and the
    handout hold no staff command and no staff marker.
-2. Install: `uv sync --offline --frozen` installs the starter's locked dependencies into a temporary
-   environment (hard links from uv's cache: seconds), and the next checks run with that environment.
+2. Install: `uv sync --offline --locked` installs the starter's locked dependencies into a temporary
+   environment (hard links from uv's cache: seconds), and the next checks run with that environment;
+   it fails if uv.lock is not up to date with the starter's pyproject.toml (grading/starter_deps.py).
 3. Starter run: the suite collects, and every test fails with NotImplementedError: not a pass (a test
    that passes without a solution grades nothing), not an import error or another crash; every
    autograded problem scores 0. Every test
@@ -248,11 +249,11 @@ def install(starter: Path, env_dir: Path) -> tuple[str | None, str]:
     env = dict(os.environ, UV_PROJECT_ENVIRONMENT=str(env_dir))
     env.pop("VIRTUAL_ENV", None)
     proc = subprocess.run(
-        [uv, "sync", "--offline", "--frozen", "--quiet", "--directory", str(starter)],
+        [uv, "sync", "--offline", "--locked", "--quiet", "--directory", str(starter)],
         env=env, capture_output=True, text=True,
     )  # fmt: skip
     if proc.returncode != 0:
-        return None, f"`uv sync --offline --frozen` failed in the starter:\n{proc.stderr[-2000:]}"
+        return None, f"`uv sync --offline --locked` failed in the starter:\n{proc.stderr[-2000:]}"
     return str(env_dir / "bin" / "python"), ""
 
 

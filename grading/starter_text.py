@@ -6,7 +6,8 @@
 - `plain_noqa`: the staff's reason after a noqa code goes;
 - `is_empty_module`: a solution module left with only a docstring and imports is left out;
 - `strip_staff_sections`: Markdown between `<!-- BEGIN STAFF -->` and `<!-- END STAFF -->` lines goes;
-- STAFF_ONLY_LINE marks the pyproject.toml lines the starter leaves out (the `cs336-staff` entry point).
+- STAFF_ONLY_LINE marks the pyproject.toml lines the starter leaves out (the `cs336-staff` entry point, the
+  `staff` dependency group; grading/starter_deps.py edits uv.lock to match).
 
 grading/release.py applies them; grading/release_verify.py checks that nothing they target is left.
 """
