@@ -1,13 +1,14 @@
 """The fast tokenizer: the reference Tokenizer with merges on packed integers and batched NumPy BPE.
 
-`FastTokenizer` subclasses `cs336_basics.tokenizer.Tokenizer` and replaces only how text without special
-tokens becomes ids (`_encode_ordinary`): the special-token split, streaming, decoding, files and
-`encode_file` are the reference's. Two changes, each giving the reference's ids exactly
-(tests/staff/test_fast_path.py):
+`FastTokenizer` subclasses `cs336_basics.tokenizer.Tokenizer` and replaces only how text becomes ids
+(`encode`, `_encode_ordinary`): streaming, decoding, files and `encode_file` are the reference's. Three
+changes, each giving the reference's ids exactly (tests/staff/test_fast_path.py):
   - a merge is looked up by one int key (id of a << shift | id of b) and stored as one int
     (rank << 32 | id of the result), so the per-word loop compares plain ints, not tuples of bytes;
-  - a piece of text with many uncached distinct pre-tokens sends them through the merges together, in
-    NumPy (batch_bpe.py).
+  - a text with many uncached distinct pre-tokens sends them through the merges together, in NumPy
+    (batch_bpe.py);
+  - `encode` pre-tokenises all the pieces between special tokens before it looks any up, so that their
+    new pre-tokens go into that one batch.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from cs336_basics.fast.batch_bpe import PairTable, bpe_many
 from cs336_basics.tokenizer.pretokenize import pretokens
 from cs336_basics.tokenizer.tokenizer import Tokenizer
 
-# The pre-token cache is cleared when it grows past this many entries (bounded memory).
+# The pre-token cache is cleared rather than grow past this many entries (bounded memory).
 CACHE_LIMIT = 100_000
 # A merge is packed into one int, rank << ID_BITS | id of the result: min() and index() over a list of
 # them compare plain ints.
@@ -70,11 +71,15 @@ class _PretokenCache(dict):
         self._bpe_many = bpe_many
 
     def __missing__(self, pretoken: str) -> tuple[int, ...]:
+        if len(self) >= CACHE_LIMIT:
+            self.clear()
         ids = self[pretoken] = self._bpe(pretoken)
         return ids
 
     def fill(self, pretokens: list[str]) -> None:
         """Cache every pre-token of `pretokens`, in one batch when there are enough new ones."""
+        if len(pretokens) < BATCH_MIN:
+            return
         # A warm cache misses few pre-tokens: when an even sample of SAMPLE of them all hit, the misses are
         # left to __missing__, which saves building the set of every pre-token.
         step = max(1, len(pretokens) // SAMPLE)
@@ -82,6 +87,8 @@ class _PretokenCache(dict):
             return
         new = [p for p in set(pretokens) if p not in self]
         if len(new) >= BATCH_MIN:
+            if len(self) + len(new) > CACHE_LIMIT:
+                self.clear()
             self.update(zip(new, self._bpe_many(new)))
 
 
@@ -111,12 +118,27 @@ class FastTokenizer(Tokenizer):
         """The fast twin of a reference tokenizer (same vocabulary, merges and special tokens)."""
         return cls(tokenizer.vocab, tokenizer.merges, tokenizer.special_tokens)
 
-    def _encode_ordinary(self, text: str) -> list[int]:
-        cache = self._fast_cache
-        found = pretokens(text)
-        if len(found) >= BATCH_MIN:
-            cache.fill(found)
-        ids = list(chain.from_iterable(map(cache.__getitem__, found)))
-        if len(cache) > CACHE_LIMIT:
-            cache.clear()
+    def encode(self, text: str) -> list[int]:
+        # The pieces between special tokens are all pre-tokenised first, so that one batch covers the new
+        # pre-tokens of the whole text: a text of many short documents would otherwise send each
+        # document's few new words through the per-word loop.
+        if self._special_re is None:
+            return self._encode_ordinary(text)
+        pieces = self._special_re.split(text)  # the special tokens at the odd indices
+        found = [pretokens(piece) for piece in pieces[::2]]
+        self._fast_cache.fill(list(chain.from_iterable(found)))
+        ids: list[int] = []
+        for k, piece in enumerate(pieces):
+            if k % 2:
+                ids.append(self._special_ids[piece])
+            else:
+                ids += self._ids_of(found[k // 2])
         return ids
+
+    def _encode_ordinary(self, text: str) -> list[int]:
+        found = pretokens(text)
+        self._fast_cache.fill(found)
+        return self._ids_of(found)
+
+    def _ids_of(self, found: list[str]) -> list[int]:
+        return list(chain.from_iterable(map(self._fast_cache.__getitem__, found)))

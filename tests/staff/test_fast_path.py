@@ -305,6 +305,20 @@ def test_fast_tokenizer_equals_reference_on_merges_trained_on_random_text(tmp_pa
     assert fast_tokenizer._fast_cache._bpe_many(words) == [reference._bpe(w) for w in words]
 
 
+def test_fast_tokenizer_on_many_short_documents_and_a_full_cache(gpt2_reference, gpt2_fast, monkeypatch):
+    """Many documents between special tokens share one batch; a cache at its limit is cleared, not wrong."""
+    words = list(dict.fromkeys(SHAKESPEARE.split()))
+    text = EOT.join(" ".join(words[i : i + 40]) for i in range(0, 4000, 40)) + EOT
+    expected = gpt2_reference.encode(text)
+    monkeypatch.setattr(fast.tokenizer, "CACHE_LIMIT", 300)
+    fresh = fast.FastTokenizer.from_tokenizer(gpt2_reference)
+    assert fresh.encode(text) == expected
+    assert fresh.encode(text[::-1]) == gpt2_reference.encode(text[::-1])  # misses past the limit clear it
+    assert fresh.encode(text) == expected
+    monkeypatch.undo()
+    assert gpt2_fast.encode(text) == expected
+
+
 def test_fast_encode_file_equals_reference(tmp_path, gpt2_reference, gpt2_fast):
     source = tmp_path / "text.txt"
     source.write_text((SHAKESPEARE + EOT) * 2, encoding="utf-8")
