@@ -6,7 +6,7 @@ default `shakespeare` preset) makes the training loop, data preparation and `cs3
 `cs336 encode --fast` selects the fast tokenizer. tests/staff/test_fast_path.py checks every piece
 against the reference (outputs and gradients; token ids and merges identical).
 
-    model = accelerate(TransformerLM(config))        # fused attention, RMSNorm, SiLU; decoding route
+    model = accelerate(TransformerLM(config))        # fused attention, RMSNorm, SiLU; complex RoPE
     loss = cross_entropy(model(x), y)                # torch's fused cross-entropy
     tokenizer = FastTokenizer.from_tokenizer(tok)    # batched NumPy BPE for encode / encode_file
     vocab, merges = train_bpe(path, 4096, ["<|endoftext|>"])   # heap-driven merge loop
