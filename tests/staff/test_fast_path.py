@@ -35,6 +35,7 @@ from cs336_basics.nn.layers import Embedding, Linear, RMSNorm, SiLUFeedForward, 
 from cs336_basics.nn.loss import cross_entropy
 from cs336_basics.nn.positional import RotaryPositionalEmbedding
 from cs336_basics.nn.transformer import TransformerLM
+from cs336_basics.tokenizer.pretokenize import pretokens
 from cs336_basics.tokenizer.tokenizer import Tokenizer
 from cs336_basics.tokenizer.train_bpe import train_bpe
 from tests.numerics import assert_close
@@ -312,8 +313,18 @@ def test_fast_tokenizer_on_many_short_documents_and_a_full_cache(gpt2_reference,
     expected = gpt2_reference.encode(text)
     monkeypatch.setattr(fast.tokenizer, "CACHE_LIMIT", 300)
     fresh = fast.FastTokenizer.from_tokenizer(gpt2_reference)
+    cache = fresh._fast_cache
     assert fresh.encode(text) == expected
-    assert fresh.encode(text[::-1]) == gpt2_reference.encode(text[::-1])  # misses past the limit clear it
+    # A batch that would take the cache past its limit clears it first: the reversed text's batch replaces
+    # the first text's pre-tokens instead of joining them.
+    backwards = text[::-1]
+    assert fresh.encode(backwards) == gpt2_reference.encode(backwards)
+    assert len(cache) <= len(set(pretokens(backwards))), "a batch past CACHE_LIMIT did not clear the cache"
+    # Too few pre-tokens for a batch: each miss goes through __missing__, which clears the cache at its limit.
+    for start in (4000, 4200):
+        few = " ".join(words[start : start + 200])
+        assert fresh.encode(few) == gpt2_reference.encode(few)
+        assert len(cache) <= 300, "per-word misses grew the cache past CACHE_LIMIT"
     assert fresh.encode(text) == expected
     monkeypatch.undo()
     assert gpt2_fast.encode(text) == expected
