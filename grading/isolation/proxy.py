@@ -212,7 +212,10 @@ class RemoteObject:
         return c.call({"op": "method", "handle": self._id, "name": name}, args, kwargs, f"{self._type}.{name}()")
 
     def __getattr__(self, name: str):
-        if name.startswith("__"):
+        # Only public methods are forwarded: tests call those, while "_" names are probes of this process's
+        # tools (the pretty printer behind pytest and Hypothesis reports asks for `_repr_pretty_`), which
+        # must get the local repr, not a call into the worker with their own objects as arguments.
+        if name.startswith("_"):
             raise AttributeError(name)
         return lambda *args, **kwargs: self._invoke(name, args, kwargs)
 

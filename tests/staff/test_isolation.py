@@ -59,6 +59,16 @@ def test_a_non_plain_value_is_refused_unless_the_sender_makes_it_a_handle():
     assert header == [{"$": "handle", "id": 1, "type": "Linear"}]
 
 
+def test_a_remote_object_forwards_public_methods_and_prints_locally():
+    from hypothesis.vendor.pretty import pretty
+
+    obj = proxy.RemoteObject(connection=None, id=7, type_name="Tokenizer", generation=0)
+    assert callable(obj.encode)
+    # A Hypothesis report prints every argument, fixtures included: that must not become a call into the worker.
+    assert not hasattr(obj, "_repr_pretty_")
+    assert pretty(obj) == "<remote Tokenizer #7>"
+
+
 def test_a_pickle_in_a_blob_is_never_loaded():
     buf = io.BytesIO()
     np.save(buf, np.array([{"boom": 1}], dtype=object), allow_pickle=True)  # an .npy holding a pickle
