@@ -69,6 +69,15 @@ def bpe_many(words: list[str], byte_ids: np.ndarray, table: PairTable, shift: in
     byte_ids: the id of each byte value (256 entries); table: pair key (a << shift | b) -> the packed
     merge rank << 32 | id of the result, for every merge (a, b).
     """
+    ids, lengths = bpe_many_flat(words, byte_ids, table, shift)
+    flat = tuple(ids.tolist())
+    ends = np.cumsum(lengths).tolist()
+    return [flat[a:b] for a, b in zip([0, *ends[:-1]], ends)]
+
+
+def bpe_many_flat(words: list[str], byte_ids: np.ndarray, table: PairTable, shift: int) -> tuple[np.ndarray, np.ndarray]:
+    """`bpe_many` as two int64 arrays: the ids of all the words, concatenated in order, and the number
+    of ids of each word."""
     encoded = [w.encode("utf-8") for w in words]
     lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
     ids = byte_ids[np.frombuffer(b"".join(encoded), dtype=np.uint8)].astype(np.int64, copy=False)
@@ -101,9 +110,8 @@ def bpe_many(words: list[str], byte_ids: np.ndarray, table: PairTable, shift: in
         merged = first - np.arange(first.size)  # positions after the removals (one per earlier word)
         _refresh(merge, np.concatenate((merged[merged > 0] - 1, merged)), ids, word, table, shift)
     all_words = np.concatenate(done_words)
-    flat = tuple(np.concatenate(done_ids)[np.argsort(all_words, kind="stable")].tolist())
-    ends = np.cumsum(np.bincount(all_words, minlength=len(encoded))).tolist()
-    return [flat[a:b] for a, b in zip([0, *ends[:-1]], ends)]
+    ids = np.concatenate(done_ids)[np.argsort(all_words, kind="stable")]
+    return ids, np.bincount(all_words, minlength=len(encoded))
 
 
 def _refresh(merge: np.ndarray, positions: np.ndarray, ids: np.ndarray, word: np.ndarray, table: PairTable, shift: int) -> None:

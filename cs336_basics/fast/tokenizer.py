@@ -1,14 +1,17 @@
 """The fast tokenizer: the reference Tokenizer with merges on packed integers and batched NumPy BPE.
 
 `FastTokenizer` subclasses `cs336_basics.tokenizer.Tokenizer` and replaces only how text becomes ids
-(`encode`, `_encode_ordinary`): streaming, decoding, files and `encode_file` are the reference's. Three
-changes, each giving the reference's ids exactly (tests/staff/test_fast_path.py):
+(`encode`, `_encode_ordinary`, and the encoder that `encode_file`'s workers use): streaming, decoding,
+files and the parallel file writing are the reference's. The changes, each giving the reference's ids
+exactly (tests/staff/test_fast_path.py):
   - a merge is looked up by one int key (id of a << shift | id of b) and stored as one int
     (rank << 32 | id of the result), so the per-word loop compares plain ints, not tuples of bytes;
   - a text with many uncached distinct pre-tokens sends them through the merges together, in NumPy
     (batch_bpe.py);
   - `encode` pre-tokenises all the pieces between special tokens before it looks any up, so that their
-    new pre-tokens go into that one batch.
+    new pre-tokens go into that one batch;
+  - `encode_file`'s workers gather each chunk's ids into an array with NumPy, never building a list
+    of ints (fast/encode_file.py).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from itertools import chain
 
 import numpy as np
 
-from cs336_basics.fast.batch_bpe import PairTable, bpe_many
+from cs336_basics.fast.batch_bpe import PairTable, bpe_many, bpe_many_flat
 from cs336_basics.tokenizer.pretokenize import pretokens
 from cs336_basics.tokenizer.tokenizer import Tokenizer
 
@@ -108,9 +111,10 @@ class FastTokenizer(Tokenizer):
         # inherit them instead of each building its own.
         keys = np.fromiter(merge_of.keys(), dtype=np.int64, count=len(merge_of))
         values = np.fromiter(merge_of.values(), dtype=np.int64, count=len(merge_of))
+        batch = {"byte_ids": np.asarray(byte_ids, dtype=np.int64), "table": PairTable(keys, values), "shift": shift}
+        self._bpe_flat = partial(bpe_many_flat, **batch)  # for encode_file's array encoder
         self._fast_cache = _PretokenCache(
-            partial(_bpe, byte_ids=byte_ids, merge_of=merge_of, shift=shift),
-            partial(bpe_many, byte_ids=np.asarray(byte_ids, dtype=np.int64), table=PairTable(keys, values), shift=shift),
+            partial(_bpe, byte_ids=byte_ids, merge_of=merge_of, shift=shift), partial(bpe_many, **batch)
         )
 
     @classmethod
@@ -142,3 +146,10 @@ class FastTokenizer(Tokenizer):
 
     def _ids_of(self, found: list[str]) -> list[int]:
         return list(chain.from_iterable(map(self._fast_cache.__getitem__, found)))
+
+    def encode_file(self, path, out_path, num_processes: int | None = None, progress: bool = True) -> int:
+        # The reference's encode_file, whose workers get chunks' ids as arrays (fast/encode_file.py).
+        from cs336_basics.fast.encode_file import ArrayEncoder
+        from cs336_basics.tokenizer.encode_file import encode_file
+
+        return encode_file(ArrayEncoder(self), path, out_path, num_processes=num_processes, progress=progress)

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from cs336_basics import fast
 from cs336_basics.training.config import MODEL_PRESETS, TRAIN_PRESETS, ModelConfig, TrainConfig
 from cs336_basics.fast.batch_bpe import PairTable
+from cs336_basics.fast.encode_file import ArrayEncoder
 from cs336_basics.fast.nn import FAST_TWINS, FastLinear, FastMultiHeadSelfAttention, FastRotaryPositionalEmbedding
 from cs336_basics.nn.attention import MultiHeadSelfAttention
 from cs336_basics.nn.kv_cache import KVCache
@@ -336,6 +337,23 @@ def test_fast_encode_file_equals_reference(tmp_path, gpt2_reference, gpt2_fast):
     gpt2_reference.encode_file(source, tmp_path / "reference.npy", num_processes=1, progress=False)
     gpt2_fast.encode_file(source, tmp_path / "fast.npy", num_processes=2, progress=False)
     assert np.array_equal(np.load(tmp_path / "fast.npy"), np.load(tmp_path / "reference.npy"))
+
+
+@pytest.mark.parametrize("specials", [[], [EOT], [EOT, EOT + EOT, "the"]])
+def test_fast_encode_files_array_encoder_equals_reference(gpt2_reference, specials, monkeypatch):
+    """encode_file's array encoder: the reference's ids for edge texts, then with a table at its limit."""
+    reference = Tokenizer(gpt2_reference.vocab, gpt2_reference.merges, specials)
+    encoder = ArrayEncoder(fast.FastTokenizer.from_tokenizer(reference))
+    texts = ["", EOT, EOT * 3, "the", " naïve café 東京 😀\n\n  ", SHAKESPEARE[:5000] + EOT + "the end" + EOT]
+    for text in texts:
+        got = encoder.encode(text)
+        assert got.dtype == np.int64 and got.tolist() == reference.encode(text), f"array encoder on {text[:40]!r}"
+    monkeypatch.setattr(fast.tokenizer, "CACHE_LIMIT", 200)
+    words = list(dict.fromkeys(SHAKESPEARE.split()))
+    for start in (0, 150, 300):  # each text's pre-tokens push the table past 200 rows: it is cleared first
+        text = " ".join(words[start : start + 150]) + EOT * bool(specials)
+        assert encoder.encode(text).tolist() == reference.encode(text)
+        assert len(encoder._row_of) <= 200, "the array encoder's table grew past CACHE_LIMIT"
 
 
 def test_pair_table_finds_every_key_and_only_those():
