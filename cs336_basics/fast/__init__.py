@@ -12,8 +12,17 @@ against the reference (outputs and gradients; token ids and merges identical).
     vocab, merges = train_bpe(path, 4096, ["<|endoftext|>"])   # heap-driven merge loop
 """
 
-from cs336_basics.fast.nn import accelerate, cross_entropy
 from cs336_basics.fast.tokenizer import FastTokenizer
 from cs336_basics.fast.train_bpe import train_bpe
 
 __all__ = ["FastTokenizer", "accelerate", "cross_entropy", "train_bpe"]
+
+
+def __getattr__(name: str):
+    # The model pieces load torch, which the tokenizer pieces do not need: `cs336 encode --fast` on a
+    # small file would otherwise spend most of its time importing torch.
+    if name in ("accelerate", "cross_entropy"):
+        from cs336_basics.fast import nn
+
+        return getattr(nn, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -356,6 +356,15 @@ def test_fast_encode_files_array_encoder_equals_reference(gpt2_reference, specia
         assert len(encoder._row_of) <= 200, "the array encoder's table grew past CACHE_LIMIT"
 
 
+def test_the_fast_tokenizer_and_trainer_load_without_torch():
+    """`cs336 encode --fast` needs no torch; importing it would cost more than encoding a small file."""
+    probe = "import sys; from cs336_basics.fast import FastTokenizer, train_bpe; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "False", "importing the fast tokenizer or trainer loaded torch"
+    assert fast.accelerate is fast.nn.accelerate and fast.cross_entropy is fast.nn.cross_entropy
+
+
 def test_pair_table_finds_every_key_and_only_those():
     rng = np.random.default_rng(0)
     keys = np.unique(rng.integers(0, 1 << 40, 5000))
