@@ -16,7 +16,6 @@ from itertools import chain
 import numpy as np
 
 from cs336_basics.fast import tokenizer as fast_tokenizer
-from cs336_basics.tokenizer.pretokenize import pretokens
 
 
 class ArrayEncoder:
@@ -25,7 +24,7 @@ class ArrayEncoder:
     def __init__(self, tokenizer: fast_tokenizer.FastTokenizer):
         self.vocab = tokenizer.vocab
         self.special_tokens = tokenizer.special_tokens
-        self._split = None if tokenizer._special_re is None else tokenizer._special_re.split
+        self._pretokenized = tokenizer._pretokenized
         self._bpe_flat = tokenizer._bpe_flat
         # Rows 0 .. k-1 are the k special tokens (one id each); they stay when the table is cleared.
         self._special_row = {s: k for k, s in enumerate(tokenizer._special_ids)}
@@ -39,8 +38,7 @@ class ArrayEncoder:
         self._ids, self._starts, self._lengths = self._special_table  # the flat ids; each row's start, length
 
     def encode(self, text: str) -> np.ndarray:
-        pieces = [text] if self._split is None else self._split(text)  # special tokens at the odd indices
-        found = [pretokens(piece) for piece in pieces[::2]]
+        pieces, found = self._pretokenized(text)  # special tokens at the odd indices of `pieces`
         self._add(set(chain.from_iterable(found)))
         row_of = self._row_of.__getitem__
         rows = np.fromiter(

@@ -128,8 +128,7 @@ class FastTokenizer(Tokenizer):
         # document's few new words through the per-word loop.
         if self._special_re is None:
             return self._encode_ordinary(text)
-        pieces = self._special_re.split(text)  # the special tokens at the odd indices
-        found = [pretokens(piece) for piece in pieces[::2]]
+        pieces, found = self._pretokenized(text)
         self._fast_cache.fill(list(chain.from_iterable(found)))
         ids: list[int] = []
         for k, piece in enumerate(pieces):
@@ -138,6 +137,12 @@ class FastTokenizer(Tokenizer):
             else:
                 ids += self._ids_of(found[k // 2])
         return ids
+
+    def _pretokenized(self, text: str) -> tuple[list[str], list[list[str]]]:
+        """`text` split on the special tokens (they sit at the odd indices), and the pre-tokens of each
+        piece between them."""
+        pieces = [text] if self._special_re is None else self._special_re.split(text)
+        return pieces, [pretokens(piece) for piece in pieces[::2]]
 
     def _encode_ordinary(self, text: str) -> list[int]:
         found = pretokens(text)
